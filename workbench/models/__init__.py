@@ -1,0 +1,1 @@
+"""Neural-network modules whose attribute names equal the upstream checkpoint keys."""

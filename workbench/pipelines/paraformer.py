@@ -1,0 +1,122 @@
+"""Paraformer end to end: audio → features → encoder → CIF → decoder → text with timestamps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from ..audio import SAMPLE_RATE, load_audio
+from ..errors import CheckpointError
+from ..frontend import CMVN, WavFrontend
+from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
+from ..result import Token, Transcription
+from ..text import load_token_list, sentence_postprocess
+from ..trace import Trace
+from ..weights import load_weights_strict
+
+FRONTEND_NAMES = ["frontend.waveform", "frontend.fbank", "frontend.features"]
+
+
+def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min_share: float = 0.1):
+    """(start, end) in seconds for each token, from CIF's alphas and fire frames.
+
+    Method: LFR frame i is taken to span [i, i+1)·frame_seconds (60 ms for LFR 6). A token ends
+    at the end of the frame where it fired. It starts at the first frame that gave it at least
+    `min_share` of a token's weight, searching from the previous token's fire frame (which hands
+    its remainder to this token) — so silence before a token, where alphas are near zero, is not
+    counted as part of it. A fire on the appended tail frame is clamped to the last real frame.
+    """
+    n_frames = len(alphas)
+    prefix = np.cumsum(alphas, dtype=np.float64)
+    times = []
+    for k, fire in enumerate(fires):
+        end_frame = min(int(fire), n_frames - 1)
+        start_frame = 0 if k == 0 else min(int(fires[k - 1]), n_frames - 1)
+        for frame in range(start_frame, end_frame + 1):
+            # Weight this frame gives to token k: its alpha clipped to the [k, k+1) interval.
+            lo = prefix[frame] - alphas[frame]
+            share = min(prefix[frame], k + 1) - max(lo, k)
+            if share >= min_share:
+                start_frame = frame
+                break
+        else:
+            start_frame = end_frame
+        times.append((start_frame * frame_seconds, (end_frame + 1) * frame_seconds))
+    return times
+
+
+class ParaformerPipeline:
+    kind = "paraformer"
+
+    def __init__(self, model: Paraformer, cmvn: CMVN | None, tokens: list[str], name: str = ""):
+        self.model = model
+        self.config: ParaformerConfig = model.config
+        self.frontend = WavFrontend(self.config.frontend_conf, cmvn)
+        self.tokens = tokens
+        self.name = name
+        # LFR frames advance lfr_n fbank frames of frame_shift ms each.
+        self.frame_seconds = self.config.frontend_conf.lfr_n * self.config.frontend_conf.frame_shift / 1000
+
+    @classmethod
+    def from_dir(cls, path: Path, config: dict, weights: dict[str, mx.array]) -> "ParaformerPipeline":
+        model = Paraformer(ParaformerConfig.from_dict(config))
+        tokens = load_token_list(path / "tokens.json")
+        if len(tokens) != model.config.vocab_size:
+            raise CheckpointError(f"{path}: tokens.json has {len(tokens)} tokens, config says {model.config.vocab_size}")
+        load_weights_strict(model, weights, str(path))
+        cmvn = CMVN.from_file(path / "am.mvn")
+        return cls(model, cmvn, tokens, name=path.name)
+
+    def capture_names(self) -> list[str]:
+        return FRONTEND_NAMES + self.model.capture_names()
+
+    def transcribe(self, audio, *, sample_rate: int | None = None, capture=()) -> Transcription:
+        trace = Trace(capture, self.capture_names())
+        timings = {}
+        start = clock = time.perf_counter()
+
+        def lap(stage: str):
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = (now - clock) * 1000
+            clock = now
+
+        waveform = load_audio(audio, sample_rate)
+        fbank, features = self.frontend(waveform)
+        for name, value in zip(FRONTEND_NAMES, (waveform, fbank, features)):
+            trace.put(name, [value])
+        lap("frontend")
+
+        enc = self.model.encode(mx.array(features)[None], None, trace)
+        mx.eval(enc)
+        lap("encoder")
+        cif = self.model.predict(enc, [features.shape[0]], None, trace)
+        lap("predictor")
+
+        tokens: list[Token] = []
+        n = cif.token_num[0]
+        if n > 0:
+            logits = self.model.decode(cif, enc, [features.shape[0]], trace)[0, :n]
+            logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+            ids = mx.argmax(logprobs, axis=-1)
+            best = mx.take_along_axis(logprobs, ids[:, None], axis=-1)[:, 0]
+            mx.eval(ids, best)
+            times = token_times(cif.alphas[0], cif.fires[0], self.frame_seconds)
+            for i, score, (t0, t1) in zip(ids.tolist(), best.tolist(), times):
+                if i not in (BLANK_ID, SOS_ID, EOS_ID):
+                    tokens.append(Token(i, self.tokens[i], score, round(t0, 3), round(t1, 3)))
+        lap("decoder")
+        text = sentence_postprocess([t.text for t in tokens])
+        captures = trace.collect(0)
+        timings["total"] = (time.perf_counter() - start) * 1000
+        return Transcription(
+            text=text,
+            tokens=tokens,
+            duration=len(waveform) / SAMPLE_RATE,
+            timings=timings,
+            captures=captures,
+            model=self.name,
+        )

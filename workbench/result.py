@@ -1,0 +1,36 @@
+"""What a transcription returns: text, tokens with times and scores, captured internals, timings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Token:
+    id: int
+    text: str
+    logprob: float
+    start: float | None = None  # seconds
+    end: float | None = None
+
+
+@dataclass
+class Transcription:
+    text: str
+    tokens: list[Token]
+    duration: float  # seconds of audio
+    timings: dict[str, float]  # milliseconds per stage, plus "total"
+    captures: dict[str, np.ndarray] = field(default_factory=dict)
+    model: str = ""
+    extra: dict = field(default_factory=dict)  # model-specific fields (e.g. decoding records)
+
+    def to_dict(self, arrays: bool = False) -> dict:
+        """A JSON-ready dict. Captured arrays are described by shape and dtype unless `arrays`."""
+        out = asdict(self)
+        out["captures"] = {
+            name: (value.tolist() if arrays else {"shape": list(value.shape), "dtype": str(value.dtype)})
+            for name, value in self.captures.items()
+        }
+        return out

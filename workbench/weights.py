@@ -1,0 +1,48 @@
+"""Strict weight matching shared by the converters and the loader.
+
+Every key the model expects must be present with exactly the expected shape, and every key the
+file holds must be used (or explicitly skipped), so a wrong or partial checkpoint fails loudly
+with the offending key names instead of running with random weights.
+"""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx.utils import tree_flatten
+
+from .errors import CheckpointError
+
+
+def _names(keys, limit: int = 8) -> str:
+    keys = sorted(keys)
+    more = f" … and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def expected_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in tree_flatten(model.parameters())}
+
+
+def check_weights(model: nn.Module, weights: dict[str, mx.array], where: str) -> None:
+    expected = expected_shapes(model)
+    missing = expected.keys() - weights.keys()
+    if missing:
+        raise CheckpointError(f"{where}: missing {len(missing)} weights: {_names(missing)}")
+    unexpected = weights.keys() - expected.keys()
+    if unexpected:
+        raise CheckpointError(f"{where}: {len(unexpected)} unexpected weights: {_names(unexpected)}")
+    wrong = [
+        f"{k} has shape {list(weights[k].shape)}, expected {list(shape)}"
+        for k, shape in expected.items()
+        if tuple(weights[k].shape) != shape
+    ]
+    if wrong:
+        more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
+        raise CheckpointError(f"{where}: shape mismatch: {'; '.join(wrong[:3])}{more}")
+
+
+def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: str) -> None:
+    check_weights(model, weights, where)
+    model.load_weights(list(weights.items()), strict=True)
+    model.eval()
