@@ -1,0 +1,55 @@
+"""Integrate-and-fire: the vectorised form against the readable loop and against upstream."""
+
+import mlx.core as mx
+import numpy as np
+import pytest
+import torch
+from funasr.models.paraformer.cif_predictor import cif_v1
+
+from workbench.models.cif import fire_positions, integrate_and_fire, integrate_and_fire_loop
+
+
+def random_case(seed: int):
+    rng = np.random.default_rng(seed)
+    T, D = int(rng.integers(1, 300)), 16
+    # Mixture of near-silent frames and speech-like frames, like a trained model's alphas.
+    alphas = np.where(rng.random(T) < 0.3, rng.uniform(0, 0.05, T), rng.uniform(0.05, 0.99, T)).astype(np.float32)
+    hidden = rng.standard_normal((T, D)).astype(np.float32)
+    return alphas, hidden
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_vectorised_cif_equals_loop(seed):
+    alphas, hidden = random_case(seed)
+    emb, fires = integrate_and_fire(mx.array(hidden), alphas)
+    ref_emb, ref_fires = integrate_and_fire_loop(hidden, alphas)
+    np.testing.assert_array_equal(fires, ref_fires)
+    np.testing.assert_allclose(np.array(emb), ref_emb, atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cif_matches_upstream_cif_v1_with_tail(seed):
+    alphas, hidden = random_case(seed + 100)
+    # Upstream's inference path: a zero frame carrying the 0.45 tail weight is appended.
+    tail_alphas = np.concatenate([alphas, [0.45]]).astype(np.float32)
+    tail_hidden = np.concatenate([hidden, np.zeros((1, hidden.shape[1]), np.float32)])
+    token_num = int(np.floor(tail_alphas.sum()))
+    ref, _ = cif_v1(torch.from_numpy(tail_hidden)[None], torch.from_numpy(tail_alphas)[None], 1.0)
+    ref = ref[0, :token_num].numpy()
+    emb, fires = integrate_and_fire(mx.array(tail_hidden), tail_alphas)
+    assert emb.shape[0] == token_num == len(fires)
+    np.testing.assert_allclose(np.array(emb), ref, atol=2e-5, rtol=1e-4)
+
+
+def test_token_count_is_floor_of_sum_plus_tail():
+    # 0.5 + 0.5 + 0.3 = 1.3; with the 0.45 tail 1.75 → one token, fired at frame 1 (sum 1.0).
+    # 0.6 more gives 2.35 → two tokens; the second fires on the tail frame (sum 1.9 → 2.35).
+    _, _, n = fire_positions(np.array([0.5, 0.5, 0.3, 0.45], np.float32))
+    assert n == 1
+    fires, _, n = fire_positions(np.array([0.5, 0.5, 0.3, 0.6, 0.45], np.float32))
+    assert n == 2 and list(fires) == [1, 4]
+
+
+def test_no_fire_gives_no_tokens():
+    emb, fires = integrate_and_fire(mx.zeros((3, 4)), np.array([0.1, 0.1, 0.45], np.float32))
+    assert emb.shape == (0, 4) and len(fires) == 0
