@@ -1,0 +1,66 @@
+"""Shared fixtures: upstream-format model directories built by the oracle, and their conversions.
+
+Building upstream models is the slow part of the suite, so each (family, size, variant) is built
+and converted once per session. Parity tests record their per-stage errors with `parity_table`;
+the table is printed at the end of the run and written to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/oracle, tests/synthetic_audio
+
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+_PARITY: dict[str, list[dict]] = defaultdict(list)
+
+
+@pytest.fixture(scope="session")
+def paraformer_dirs(tmp_path_factory):
+    """(upstream_dir, converted_dir) for size 'tiny' or 'large', plain or SeACo; built on first use."""
+    from oracle.paraformer_upstream import make_paraformer_dir
+
+    from workbench.convert.paraformer import convert_paraformer
+
+    built = {}
+
+    def get(size: str = "tiny", seaco: bool = False):
+        key = (size, seaco)
+        if key not in built:
+            root = tmp_path_factory.mktemp(f"paraformer-{size}{'-seaco' if seaco else ''}")
+            src = make_paraformer_dir(root / "upstream", size=size, seed=0, seaco=seaco)
+            convert_paraformer(src, root / "mlx")
+            built[key] = (src, root / "mlx")
+        return built[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def parity_table():
+    def record(table: str, row: dict) -> None:
+        _PARITY[table].append(row)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _PARITY:
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    lines = []
+    for table, rows in _PARITY.items():
+        columns = list(rows[0])
+        lines += [f"### {table}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for row in rows:
+            cells = [f"{v:.1e}" if isinstance(v, float) and v < 0.1 else f"{v:g}" if isinstance(v, float) else str(v) for v in row.values()]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    text = "\n".join(lines)
+    (ARTIFACTS / "parity.md").write_text(text)
+    terminalreporter.write_sep("=", "parity against upstream FunASR (max error per stage)")
+    terminalreporter.write_line(text)

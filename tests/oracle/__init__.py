@@ -1,0 +1,1 @@
+"""Reference ("oracle") runners built on the real upstream packages, used by the parity tests."""
