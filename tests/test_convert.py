@@ -1,0 +1,147 @@
+"""Converter and loader strictness: hostile, broken and mismatched checkpoints fail with one clear
+error naming the problem, and never leave a partial output directory."""
+
+import json
+import pickle
+import shutil
+
+import mlx.core as mx
+import pytest
+import torch
+from test_torch_checkpoint import _Pwn, _torch_like_zip
+
+import workbench
+from workbench.cli import main
+from workbench.convert.paraformer import convert_paraformer
+from workbench.errors import CheckpointError
+
+
+@pytest.fixture
+def upstream(tmp_path, paraformer_dirs):
+    """A private copy of the tiny upstream directory that a test may damage."""
+    return shutil.copytree(paraformer_dirs("tiny")[0], tmp_path / "upstream")
+
+
+def edit_state(src, edit):
+    state = torch.load(src / "model.pt", weights_only=True)
+    edit(state)
+    torch.save(state, src / "model.pt")
+
+
+def assert_nothing_written(tmp_path, dst):
+    assert not dst.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{dst.name}")], "temporary files left behind"
+
+
+def test_converted_directory_layout(paraformer_dirs):
+    src, dst = paraformer_dirs("tiny")
+    assert sorted(p.name for p in dst.iterdir()) == ["am.mvn", "config.json", "model.safetensors", "tokens.json"]
+    config = json.loads((dst / "config.json").read_text())
+    assert config["model_type"] == "paraformer" and config["frontend_conf"]["dither"] == 0.0
+    weights = mx.load(str(dst / "model.safetensors"))
+    upstream = torch.load(src / "model.pt", weights_only=True)
+    assert weights.keys() == upstream.keys()
+    # Convolutions are stored in MLX layout [out, k, in/groups].
+    fsmn = "encoder.encoders.0.self_attn.fsmn_block.weight"
+    assert weights[fsmn].shape == (upstream[fsmn].shape[0], upstream[fsmn].shape[2], 1)
+
+
+def test_seaco_extra_modules_are_reported_and_skipped(tmp_path, paraformer_dirs):
+    src, _ = paraformer_dirs("tiny", seaco=True)
+    skipped = convert_paraformer(src, tmp_path / "out")
+    prefixes = {k.split(".")[0] for k in skipped}
+    assert {"bias_encoder", "seaco_decoder", "hotword_output_layer"} <= prefixes
+    assert any(k.startswith("predictor.blstm.") for k in skipped)
+
+
+def test_pickle_that_would_run_code_is_refused(tmp_path, upstream):
+    marker = tmp_path / "pwned"
+    _torch_like_zip(upstream / "model.pt", pickle.dumps({"w": _Pwn(f"touch {marker}")}, protocol=2))
+    with pytest.raises(CheckpointError, match=r"refusing to load pickled global '(posix|os)\.system'"):
+        convert_paraformer(upstream, tmp_path / "out")
+    assert not marker.exists()
+    assert_nothing_written(tmp_path, tmp_path / "out")
+
+
+def test_wrong_shape_names_the_key(tmp_path, upstream):
+    edit_state(upstream, lambda s: s.__setitem__("predictor.cif_output.weight", torch.zeros(2, 64)))
+    with pytest.raises(CheckpointError, match=r"predictor\.cif_output\.weight has shape \[2, 64\], expected \[1, 64\]"):
+        convert_paraformer(upstream, tmp_path / "out")
+    assert_nothing_written(tmp_path, tmp_path / "out")
+
+
+def test_missing_and_unexpected_keys_are_named(tmp_path, upstream):
+    edit_state(upstream, lambda s: s.pop("decoder.after_norm.bias"))
+    with pytest.raises(CheckpointError, match=r"missing 1 weights: decoder\.after_norm\.bias"):
+        convert_paraformer(upstream, tmp_path / "out")
+    edit_state(upstream, lambda s: s.update({"decoder.after_norm.bias": torch.zeros(64), "ctc.ctc_lo.weight": torch.zeros(3, 64)}))
+    with pytest.raises(CheckpointError, match=r"1 unexpected weights: ctc\.ctc_lo\.weight"):
+        convert_paraformer(upstream, tmp_path / "out")
+
+
+def test_missing_side_files(tmp_path, upstream):
+    (upstream / "am.mvn").unlink()
+    with pytest.raises(CheckpointError, match="am.mvn is missing"):
+        convert_paraformer(upstream, tmp_path / "out")
+    (upstream / "config.yaml").unlink()
+    with pytest.raises(CheckpointError, match="config.yaml is missing"):
+        convert_paraformer(upstream, tmp_path / "out")
+
+
+def test_absurd_config_is_refused_before_building(tmp_path, upstream):
+    text = (upstream / "config.yaml").read_text().replace("num_blocks: 3", "num_blocks: 100000000", 1)
+    (upstream / "config.yaml").write_text(text)
+    with pytest.raises(CheckpointError, match="encoder_conf.num_blocks = 100000000 is out of range"):
+        convert_paraformer(upstream, tmp_path / "out")
+
+
+def test_output_is_atomic(tmp_path, upstream, monkeypatch):
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mx, "save_safetensors", fail)
+    with pytest.raises(OSError, match="disk full"):
+        convert_paraformer(upstream, tmp_path / "out")
+    assert_nothing_written(tmp_path, tmp_path / "out")
+
+
+def test_existing_output_needs_overwrite(tmp_path, upstream):
+    convert_paraformer(upstream, tmp_path / "out")
+    with pytest.raises(CheckpointError, match="already exists"):
+        convert_paraformer(upstream, tmp_path / "out")
+    convert_paraformer(upstream, tmp_path / "out", overwrite=True)
+    assert workbench.load(tmp_path / "out").config.vocab_size == 300
+
+
+def test_loader_rejects_damaged_model_directories(tmp_path, paraformer_dirs):
+    dst = shutil.copytree(paraformer_dirs("tiny")[1], tmp_path / "m")
+    weights = mx.load(str(dst / "model.safetensors"))
+    weights["encoder.after_norm.weight"] = mx.zeros((5,))
+    mx.save_safetensors(str(dst / "model.safetensors"), weights)
+    with pytest.raises(CheckpointError, match=r"encoder\.after_norm\.weight has shape \[5\], expected \[64\]"):
+        workbench.load(dst)
+    (dst / "model.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        workbench.load(dst)
+    (dst / "am.mvn").unlink()
+    with pytest.raises(CheckpointError):
+        workbench.load(dst)
+    with pytest.raises(CheckpointError, match="no such model directory"):
+        workbench.load(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("pickle", "refusing to load pickled global"),
+    ("shape", "shape mismatch"),
+    ("mvn", "am.mvn is missing"),
+])
+def test_cli_prints_one_error_line(tmp_path, upstream, capsys, damage, message):
+    if damage == "pickle":
+        _torch_like_zip(upstream / "model.pt", pickle.dumps(_Pwn("true"), protocol=2))
+    elif damage == "shape":
+        edit_state(upstream, lambda s: s.__setitem__("predictor.cif_output.bias", torch.zeros(3)))
+    else:
+        (upstream / "am.mvn").unlink()
+    assert main(["convert", "paraformer", str(upstream), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
