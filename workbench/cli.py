@@ -11,9 +11,10 @@ from .errors import WorkbenchError
 
 
 def _cmd_convert(args) -> None:
+    from .convert.nano import convert_nano
     from .convert.paraformer import convert_paraformer
 
-    converters = {"paraformer": convert_paraformer}
+    converters = {"paraformer": convert_paraformer, "nano": convert_nano}
     skipped = converters[args.family](args.src, args.dst, overwrite=args.overwrite)
     if skipped:
         prefixes = sorted({".".join(k.split(".")[:2]) for k in skipped})
@@ -25,9 +26,10 @@ def _cmd_transcribe(args) -> None:
     from . import load
 
     pipeline = load(args.model)
+    options = _decoding_options(args, pipeline)
     results = []
     for path in args.files:
-        result = pipeline.transcribe(path, capture=args.capture or ())
+        result = pipeline.transcribe(path, capture=args.capture or (), **options)
         results.append((path, result))
         if args.save_captures and result.captures:
             import numpy as np
@@ -41,10 +43,44 @@ def _cmd_transcribe(args) -> None:
         print(json.dumps([{"file": str(p), **r.to_dict()} for p, r in results], ensure_ascii=False, indent=2))
 
 
+def _decoding_options(args, pipeline) -> dict:
+    """Nano's decoding settings; Paraformer decodes in one non-autoregressive pass."""
+    from .decoding import DecodingConfig
+
+    llm_flags = ("strategy", "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "beams",
+                 "length_penalty", "n_best", "seed", "max_new_tokens", "hotwords", "language", "llm_dtype")
+    given = [f for f in llm_flags if getattr(args, f) is not None] + (["no_itn"] if args.no_itn else [])
+    if pipeline.kind != "fun_asr_nano":
+        if given:
+            raise WorkbenchError(f"--{given[0].replace('_', '-')} applies to Fun-ASR-Nano models only")
+        return {}
+    if args.llm_dtype:
+        pipeline.set_llm_dtype(args.llm_dtype)
+    values = {
+        "strategy": args.strategy, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
+        "min_p": args.min_p, "repetition_penalty": args.repetition_penalty, "num_beams": args.beams,
+        "length_penalty": args.length_penalty, "n_best": args.n_best, "seed": args.seed,
+        "max_new_tokens": args.max_new_tokens,
+    }
+    decoding = DecodingConfig(**{k: v for k, v in values.items() if v is not None})
+    try:
+        decoding.validate()
+    except ValueError as exc:
+        raise WorkbenchError(str(exc)) from None
+    return {"decoding": decoding, "hotwords": args.hotwords, "language": args.language, "itn": not args.no_itn}
+
+
 def _print_result(path, result) -> None:
     print(f"{path}: {result.text}")
+    finish = result.extra.get("finish_reason")
+    if finish == "max_new_tokens":
+        print("  warning: output truncated at --max-new-tokens; the transcript may be incomplete")
+    if result.extra.get("loop"):
+        start, period = result.extra["loop"]
+        print(f"  warning: repetition loop detected at token {start} (period {period})")
     for tok in result.tokens:
-        print(f"  {tok.start:7.2f} {tok.end:7.2f}  {tok.text:<12} logp={tok.logprob:.3f}")
+        times = f"{tok.start:7.2f} {tok.end:7.2f}  " if tok.start is not None else ""
+        print(f"  {times}{tok.text!r:<14} logp={tok.logprob:.3f}")
     stages = ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings.items())
     print(f"  audio {result.duration:.2f} s; {stages}")
     for name, value in result.captures.items():
@@ -72,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("convert", help="convert an upstream FunASR model directory to MLX")
-    p.add_argument("family", choices=["paraformer"])
+    p.add_argument("family", choices=["paraformer", "nano"])
     p.add_argument("src", help="upstream directory (model.pt, config.yaml, ...)")
     p.add_argument("dst", help="output MLX model directory")
     p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
@@ -84,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (captured arrays as name/shape)")
     p.add_argument("--capture", nargs="+", metavar="NAME", help="internals to capture, wildcards allowed")
     p.add_argument("--save-captures", metavar="DIR", help="write captured arrays to DIR/<file>.npz")
+    g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
+    g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--min-p", type=float)
+    g.add_argument("--repetition-penalty", type=float)
+    g.add_argument("--beams", type=int, help="beam width")
+    g.add_argument("--length-penalty", type=float)
+    g.add_argument("--n-best", type=int)
+    g.add_argument("--seed", type=int, help="seed for reproducible sampling")
+    g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--hotwords", nargs="+", metavar="WORD")
+    g.add_argument("--language", help="zh, en, ja, ko or the model's own language word")
+    g.add_argument("--no-itn", action="store_true", help="ask for unnormalised text")
+    g.add_argument("--llm-dtype", choices=["fp32", "bf16", "fp16"])
     p.set_defaults(func=_cmd_transcribe)
 
     p = sub.add_parser("info", help="describe a model")

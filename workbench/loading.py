@@ -12,9 +12,10 @@ from pathlib import Path
 import mlx.core as mx
 
 from .errors import CheckpointError
+from .pipelines.nano import NanoPipeline
 from .pipelines.paraformer import ParaformerPipeline
 
-PIPELINES = {"paraformer": ParaformerPipeline}
+PIPELINES = {"paraformer": ParaformerPipeline, "fun_asr_nano": NanoPipeline}
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
 
-from ..audio import SAMPLE_RATE, load_audio
+from ..audio import SAMPLE_RATE
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
@@ -16,8 +15,7 @@ from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
 from ..weights import load_weights_strict
-
-FRONTEND_NAMES = ["frontend.waveform", "frontend.fbank", "frontend.features"]
+from .common import FRONTEND_NAMES, Stopwatch, audio_features
 
 
 def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min_share: float = 0.1):
@@ -75,26 +73,15 @@ class ParaformerPipeline:
 
     def transcribe(self, audio, *, sample_rate: int | None = None, capture=()) -> Transcription:
         trace = Trace(capture, self.capture_names())
-        timings = {}
-        start = clock = time.perf_counter()
-
-        def lap(stage: str):
-            nonlocal clock
-            now = time.perf_counter()
-            timings[stage] = (now - clock) * 1000
-            clock = now
-
-        waveform = load_audio(audio, sample_rate)
-        fbank, features = self.frontend(waveform)
-        for name, value in zip(FRONTEND_NAMES, (waveform, fbank, features)):
-            trace.put(name, [value])
-        lap("frontend")
+        watch = Stopwatch()
+        waveform, features = audio_features(self.frontend, audio, sample_rate, trace)
+        watch.lap("frontend")
 
         enc = self.model.encode(mx.array(features)[None], None, trace)
         mx.eval(enc)
-        lap("encoder")
+        watch.lap("encoder")
         cif = self.model.predict(enc, [features.shape[0]], None, trace)
-        lap("predictor")
+        watch.lap("predictor")
 
         tokens: list[Token] = []
         n = cif.token_num[0]
@@ -108,15 +95,13 @@ class ParaformerPipeline:
             for i, score, (t0, t1) in zip(ids.tolist(), best.tolist(), times):
                 if i not in (BLANK_ID, SOS_ID, EOS_ID):
                     tokens.append(Token(i, self.tokens[i], score, round(t0, 3), round(t1, 3)))
-        lap("decoder")
+        watch.lap("decoder")
         text = sentence_postprocess([t.text for t in tokens])
-        captures = trace.collect(0)
-        timings["total"] = (time.perf_counter() - start) * 1000
         return Transcription(
             text=text,
             tokens=tokens,
             duration=len(waveform) / SAMPLE_RATE,
-            timings=timings,
-            captures=captures,
+            timings=watch.finish(),
+            captures=trace.collect(0),
             model=self.name,
         )

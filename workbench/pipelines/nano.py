@@ -1,0 +1,173 @@
+"""Fun-ASR-Nano end to end: audio → features → SenseVoice encoder → adaptor → Qwen3 → text.
+
+Decoding is delegated to `workbench.decoding`, so every strategy (greedy, sampling, beam)
+runs on the same model calls and returns the same per-step records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..decoding import DecodingConfig, generate
+from ..errors import CaptureError
+from ..frontend import WavFrontend
+from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig, n_audio_positions
+from ..prompt import NanoPrompt
+from ..result import Token, Transcription
+from ..trace import Trace
+from ..weights import load_weights_strict
+from .common import FRONTEND_NAMES, Stopwatch, audio_features
+
+DTYPES = {"fp32": mx.float32, "bf16": mx.bfloat16, "fp16": mx.float16}
+STEP_NAMES = ["llm.steps", "llm.logits"]
+
+
+def clean_text(text: str) -> str:
+    """Upstream's output clean-up: '/sil' markers become spaces, whitespace runs collapse."""
+    return re.sub(r"\s+", " ", text.replace("/sil", " "))
+
+
+class _StepCapture:
+    """Per-step LLM internals for one sequence: logits and each layer's attention row of the
+    position that produced the next token (prompt+audio+generated positions so far)."""
+
+    def __init__(self, trace: Trace, n_layers: int):
+        self.want_logits = trace.wants("llm.logits")
+        self.layers = [i for i in range(n_layers) if trace.wants(f"llm.layers.{i}.attn")]
+        self.inner = Trace([f"llm.layers.{i}.attn" for i in self.layers])
+        self.logits: list[mx.array] = []
+        self.rows: dict[int, list[mx.array]] = {i: [] for i in self.layers}
+
+    def record(self, logits: mx.array) -> None:
+        if self.want_logits:
+            self.logits.append(logits[0])
+        for i in self.layers:
+            self.rows[i].append(self.inner.values[f"llm.layers.{i}.attn"][0, :, -1])
+
+    def store(self, trace: Trace, n_tokens: int) -> None:
+        """Rows beyond the generated tokens (the step after the stop token) are dropped."""
+        if self.want_logits:
+            trace.put("llm.logits", [np.array(mx.stack(self.logits[:n_tokens]).astype(mx.float32))])
+        for i, rows in self.rows.items():
+            rows = rows[:n_tokens]
+            width = rows[-1].shape[-1] if rows else 0
+            padded = [mx.pad(r, [(0, 0), (0, width - r.shape[-1])]) for r in rows]
+            attn = mx.stack(padded, axis=1) if padded else mx.zeros((0, 0, 0))
+            trace.put(f"llm.layers.{i}.attn", [np.array(attn.astype(mx.float32))])
+
+
+class NanoPipeline:
+    kind = "fun_asr_nano"
+
+    def __init__(self, model: FunASRNano, prompt: NanoPrompt, name: str = ""):
+        self.model = model
+        self.config: FunASRNanoConfig = model.config
+        self.frontend = WavFrontend(self.config.frontend_conf)  # Nano uses no CMVN
+        self.prompt = prompt
+        self.name = name
+
+    @classmethod
+    def from_dir(cls, path: Path, config: dict, weights: dict[str, mx.array]) -> "NanoPipeline":
+        model = FunASRNano(FunASRNanoConfig.from_dict(config))
+        prompt = NanoPrompt(path / "tokenizer.json")
+        load_weights_strict(model, weights, str(path))
+        return cls(model, prompt, name=path.name)
+
+    def set_llm_dtype(self, dtype: str) -> None:
+        self.model.set_llm_dtype(DTYPES[dtype])
+
+    def capture_names(self) -> list[str]:
+        return FRONTEND_NAMES + self.model.capture_names() + STEP_NAMES
+
+    def transcribe(
+        self,
+        audio,
+        *,
+        sample_rate: int | None = None,
+        capture=(),
+        decoding: DecodingConfig | None = None,
+        hotwords: list[str] | None = None,
+        language: str | None = None,
+        itn: bool = True,
+    ) -> Transcription:
+        decoding = decoding or DecodingConfig(max_new_tokens=512)
+        if not decoding.stop_tokens:
+            decoding = dataclasses.replace(decoding, stop_tokens=self.prompt.stop_tokens)
+        trace = Trace(capture, self.capture_names())
+        steps = _StepCapture(trace, len(self.model.llm.model.layers))
+        if decoding.strategy == "beam" and (steps.want_logits or steps.layers):
+            raise CaptureError("llm.logits and llm.layers.*.attn follow one sequence; use greedy or sample to capture them")
+        watch = Stopwatch()
+        waveform, features = audio_features(self.frontend, audio, sample_rate, trace)
+        watch.lap("frontend")
+
+        enc = self.model.audio_encoder(mx.array(features)[None], None, trace)
+        mx.eval(enc)
+        watch.lap("encoder")
+        adapted = self.model.audio_adaptor(enc, None, trace)
+        n_audio = n_audio_positions(features.shape[0])
+        mx.eval(adapted)
+        watch.lap("adaptor")
+
+        llm = self.model.llm
+        prefix, suffix = self.prompt.ids(hotwords, language, itn)
+        dtype = llm.model.embed_tokens.weight.dtype
+        embeds = mx.concatenate(
+            [llm.embed(mx.array(prefix)), adapted[0, :n_audio].astype(dtype), llm.embed(mx.array(suffix))]
+        )
+        cache = llm.new_cache()
+        first = llm(embeds[None], cache, steps.inner)[:, -1]
+        steps.record(first)
+        mx.eval(first)
+        watch.lap("prefill")
+
+        def step(tokens: mx.array, cache):
+            logits = llm(llm.embed(tokens)[:, None], cache, steps.inner)[:, -1]
+            steps.record(logits)
+            return logits.astype(mx.float32), cache
+
+        result = generate(step, first[0].astype(mx.float32), decoding, cache=cache)
+        best = result.best
+        watch.lap("decode")
+
+        steps.store(trace, len(best.steps))
+        trace.put("llm.steps", [_steps_array(best.steps)])
+        tokens = [Token(s.token, self.prompt.decode([s.token]), s.logprob) for s in best.steps[: len(best.tokens)]]
+        timings = watch.finish()
+        return Transcription(
+            text=clean_text(self.prompt.decode(best.tokens)),
+            tokens=tokens,
+            duration=len(waveform) / SAMPLE_RATE,
+            timings=timings,
+            captures=trace.collect(0),
+            model=self.name,
+            extra={
+                "n_audio_positions": n_audio,
+                "decode_tokens_per_s": 1000 * len(best.steps) / max(timings["decode"], 1e-9),
+                "prompt_ids": {"prefix": prefix, "suffix": suffix},
+                "finish_reason": best.finish_reason,
+                "loop": best.loop,
+                "steps": [s.__dict__ for s in best.steps],
+                "hypotheses": [
+                    {"text": clean_text(self.prompt.decode(h.tokens)), "score": h.score, "finish_reason": h.finish_reason}
+                    for h in result.hypotheses
+                ],
+            },
+        )
+
+
+def _steps_array(steps) -> np.ndarray:
+    """The per-step records as one structured array (token, logprob, entropy, top ids/probs)."""
+    k = max((len(s.top) for s in steps), default=0)
+    dtype = [("token", "i8"), ("logprob", "f4"), ("sampling_logprob", "f4"), ("entropy", "f4"),
+             ("top_ids", "i8", (k,)), ("top_probs", "f4", (k,))]
+    out = np.zeros(len(steps), dtype=dtype)
+    for i, s in enumerate(steps):
+        out[i] = (s.token, s.logprob, s.sampling_logprob, s.entropy, [t for t, _ in s.top], [p for _, p in s.top])
+    return out
