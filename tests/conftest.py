@@ -41,6 +41,26 @@ def paraformer_dirs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def nano_dirs(tmp_path_factory):
+    """(upstream_dir, converted_dir) for Nano size 'tiny' or 'encoder-full'; built on first use."""
+    from oracle.nano_upstream import make_nano_dir
+
+    from workbench.convert.nano import convert_nano
+
+    built = {}
+
+    def get(size: str = "tiny"):
+        if size not in built:
+            root = tmp_path_factory.mktemp(f"nano-{size}")
+            src = make_nano_dir(root / "upstream", size=size, seed=0)
+            convert_nano(src, root / "mlx")
+            built[size] = (src, root / "mlx")
+        return built[size]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def parity_table():
     def record(table: str, row: dict) -> None:
         _PARITY[table].append(row)

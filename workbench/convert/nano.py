@@ -50,6 +50,8 @@ def convert_nano(src: str | Path, dst: str | Path, overwrite: bool = False) -> l
         raise CheckpointError(f"{llm_dir}/config.json: expected a JSON object")
     # Newer transformers versions nest rope_theta under rope_parameters.
     llm_conf.setdefault("rope_theta", (llm_conf.get("rope_parameters") or {}).get("rope_theta", 1_000_000.0))
+    if (upstream.get("llm_conf") or {}).get("llm_dtype", "fp32") in ("bf16", "bfloat16"):
+        llm_conf["rope_freq_dtype"] = "bfloat16"  # see Qwen3Config.rope_freq_dtype
     NanoPrompt(llm_dir / "tokenizer.json")  # fail now if the tokenizer is missing or not Qwen's
 
     frontend_conf = dict(upstream.get("frontend_conf") or {})

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..errors import CheckpointError
 from ..trace import NO_TRACE, Trace
 from .attention import attention
 
@@ -32,6 +33,19 @@ class Qwen3Config:
     vocab_size: int = 151936
     rope_theta: float = 1_000_000.0
     tie_word_embeddings: bool = True
+    # Not a Hugging Face field. FunASR builds Nano's LLM in its llm_dtype (bf16) and casts it to
+    # fp32 afterwards, which rounds the RoPE inverse frequencies (a buffer) to bf16 for good:
+    # up to 0.4% off, so phases drift with position. Nano's converter sets "bfloat16" to match.
+    rope_freq_dtype: str = "float32"
+
+
+def rope_wavelengths(c: Qwen3Config) -> mx.array:
+    """1/inv_freq per rotated pair, as mx.fast.rope's `freqs` expects, with upstream's rounding."""
+    inv_freq = 1.0 / (c.rope_theta ** (mx.arange(0, c.head_dim, 2, dtype=mx.float32) / c.head_dim))
+    if c.rope_freq_dtype not in ("float32", "bfloat16", "float16"):
+        raise CheckpointError(f"llm_conf.rope_freq_dtype {c.rope_freq_dtype!r} is not float32, bfloat16 or float16")
+    inv_freq = inv_freq.astype(getattr(mx, c.rope_freq_dtype)).astype(mx.float32)
+    return 1.0 / inv_freq
 
 
 class KVCache:
@@ -86,14 +100,16 @@ class Attention(nn.Module):
         self.o_proj = nn.Linear(c.num_attention_heads * c.head_dim, c.hidden_size, bias=False)
         self.q_norm = nn.RMSNorm(c.head_dim, eps=c.rms_norm_eps)
         self.k_norm = nn.RMSNorm(c.head_dim, eps=c.rms_norm_eps)
-        self.rope = nn.RoPE(c.head_dim, traditional=False, base=c.rope_theta)  # rotate-half (NeoX) layout
+        self._wavelengths = rope_wavelengths(c)
 
     def __call__(self, x, cache: KVCache, layer: int, trace: Trace = NO_TRACE, name: str = ""):
         B, L, _ = x.shape
         q = self.q_norm(self.q_proj(x).reshape(B, L, self.n_heads, -1)).transpose(0, 2, 1, 3)
         k = self.k_norm(self.k_proj(x).reshape(B, L, self.n_kv_heads, -1)).transpose(0, 2, 1, 3)
         v = self.v_proj(x).reshape(B, L, self.n_kv_heads, -1).transpose(0, 2, 1, 3)
-        q, k = self.rope(q, offset=cache.offset), self.rope(k, offset=cache.offset)
+        # Rotate-half (NeoX) layout, as Hugging Face's Qwen3.
+        q, k = (mx.fast.rope(a, self.head_dim, traditional=False, base=None, scale=1.0, offset=cache.offset,
+                             freqs=self._wavelengths) for a in (q, k))
         k, v = cache.update(layer, k, v)
         mask = "causal" if L > 1 else None
         o = attention(q, k, v, scale=self.head_dim**-0.5, mask=mask, trace=trace, name=name)
