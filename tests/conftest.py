@@ -7,6 +7,8 @@ the table is printed at the end of the run and written to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -17,6 +19,12 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/oracle, tests/synthetic_
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 _PARITY: dict[str, list[dict]] = defaultdict(list)
+
+
+def quiet():
+    """Upstream FunASR prints notices (ffmpeg, torchaudio) to stdout on import; keep them out of
+    the output that CLI tests read."""
+    return contextlib.redirect_stdout(io.StringIO())
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +40,8 @@ def paraformer_dirs(tmp_path_factory):
         key = (size, seaco)
         if key not in built:
             root = tmp_path_factory.mktemp(f"paraformer-{size}{'-seaco' if seaco else ''}")
-            src = make_paraformer_dir(root / "upstream", size=size, seed=0, seaco=seaco)
+            with quiet():
+                src = make_paraformer_dir(root / "upstream", size=size, seed=0, seaco=seaco)
             convert_paraformer(src, root / "mlx")
             built[key] = (src, root / "mlx")
         return built[key]
@@ -52,7 +61,8 @@ def nano_dirs(tmp_path_factory):
     def get(size: str = "tiny"):
         if size not in built:
             root = tmp_path_factory.mktemp(f"nano-{size}")
-            src = make_nano_dir(root / "upstream", size=size, seed=0)
+            with quiet():
+                src = make_nano_dir(root / "upstream", size=size, seed=0)
             convert_nano(src, root / "mlx")
             built[size] = (src, root / "mlx")
         return built[size]

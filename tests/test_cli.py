@@ -66,3 +66,28 @@ def test_info_describes_the_model(paraformer_dirs, capsys):
     assert main(["info", str(paraformer_dirs("tiny")[1])]) == 0
     out = capsys.readouterr().out
     assert "336,013 parameters" in out and "predictor.alphas" in out and "CPU BLAS" in out
+
+
+def test_nano_transcribe_json_has_step_records(nano_dirs, clip, capsys):
+    model = str(nano_dirs("tiny")[1])
+    args = ["transcribe", str(clip), "--model", model, "--json", "--strategy", "sample", "--temperature", "0.7",
+            "--top-k", "20", "--top-p", "0.9", "--repetition-penalty", "1.1", "--seed", "4", "--max-new-tokens", "6"]
+    assert main(args) == 0
+    (first,) = json.loads(capsys.readouterr().out)
+    steps = first["extra"]["steps"]
+    assert len(steps) == 6 and first["extra"]["finish_reason"] == "max_new_tokens"
+    assert {"token", "logprob", "sampling_logprob", "entropy", "top"} <= set(steps[0])
+    assert main(args) == 0  # same seed, same tokens
+    (second,) = json.loads(capsys.readouterr().out)
+    assert [s["token"] for s in second["extra"]["steps"]] == [s["token"] for s in steps]
+
+
+def test_nano_beam_and_truncation_warning(nano_dirs, clip, capsys):
+    model = str(nano_dirs("tiny")[1])
+    assert main(["transcribe", str(clip), "--model", model, "--strategy", "beam", "--beams", "3", "--max-new-tokens", "4"]) == 0
+    assert "output truncated at --max-new-tokens" in capsys.readouterr().out
+
+
+def test_decoding_flags_are_refused_for_paraformer(paraformer_dirs, clip, capsys):
+    assert main(["transcribe", str(clip), "--model", str(paraformer_dirs("tiny")[1]), "--strategy", "beam"]) == 2
+    assert "applies to Fun-ASR-Nano models only" in capsys.readouterr().err

@@ -145,3 +145,37 @@ def test_cli_prints_one_error_line(tmp_path, upstream, capsys, damage, message):
     assert main(["convert", "paraformer", str(upstream), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_nano_ctc_keys_are_reported_and_bf16_checkpoints_convert(tmp_path):
+    from oracle.nano_upstream import make_nano_dir
+
+    from workbench.convert.nano import convert_nano
+
+    fp32 = make_nano_dir(tmp_path / "fp32", size="tiny", seed=1, with_ctc=True)
+    bf16 = make_nano_dir(tmp_path / "bf16", size="tiny", seed=1, with_ctc=True, dtype=torch.bfloat16)
+    skipped = convert_nano(fp32, tmp_path / "a")
+    assert {k.split(".")[0] for k in skipped} == {"ctc_decoder", "ctc", "llm"}  # llm.lm_head: tied copy
+    convert_nano(bf16, tmp_path / "b")
+    a, b = mx.load(str(tmp_path / "a" / "model.safetensors")), mx.load(str(tmp_path / "b" / "model.safetensors"))
+    # The oracle's weights lie on the bf16 grid, so both files hold exactly the same fp32 values.
+    assert a.keys() == b.keys() and all(mx.array_equal(a[k], b[k]).item() for k in a)
+    assert (tmp_path / "a" / "tokenizer.json").is_file()
+
+
+def test_nano_llm_runs_in_bf16_and_fp16(nano_dirs):
+    import numpy as np
+    from synthetic_audio import speech_like
+
+    from workbench.decoding import DecodingConfig
+
+    pipeline = workbench.load(nano_dirs("tiny")[1])
+    wav = speech_like(2.0, 21)
+    config = DecodingConfig(max_new_tokens=3)
+    ref = pipeline.transcribe(wav, sample_rate=16000, decoding=config, capture=["llm.logits"]).captures["llm.logits"]
+    for dtype in ("bf16", "fp16"):
+        pipeline.set_llm_dtype(dtype)
+        assert pipeline.model.llm.model.embed_tokens.weight.dtype == {"bf16": mx.bfloat16, "fp16": mx.float16}[dtype]
+        out = pipeline.transcribe(wav, sample_rate=16000, decoding=config, capture=["llm.logits"]).captures["llm.logits"]
+        assert np.abs(out[0] - ref[0]).max() / np.abs(ref[0]).max() < 5e-2
+    pipeline.set_llm_dtype("fp32")
