@@ -154,6 +154,15 @@ class CMVN:
             raise CheckpointError(f"{path}: <AddShift> has {shift.size} values but <Rescale> has {scale.size}")
         return cls(shift, scale)
 
+    def to_text(self) -> str:
+        """The upstream Kaldi nnet1 layout, so trained demo models ship an ordinary am.mvn."""
+        d = self.shift.shape[0]
+        vec = lambda v: " ".join(f"{x:.8g}" for x in v)  # noqa: E731
+        return (
+            f"<Nnet>\n<Splice> {d} {d}\n[ 0 ]\n<AddShift> {d} {d}\n<LearnRateCoef> 0 [ {vec(self.shift)} ]\n"
+            f"<Rescale> {d} {d}\n<LearnRateCoef> 0 [ {vec(self.scale)} ]\n</Nnet>\n"
+        )
+
     def __call__(self, feats: np.ndarray) -> np.ndarray:
         if feats.shape[-1] != self.shift.shape[0]:
             raise CheckpointError(f"am.mvn is {self.shift.shape[0]}-dimensional but features are {feats.shape[-1]}")

@@ -43,6 +43,9 @@ def check_weights(model: nn.Module, weights: dict[str, mx.array], where: str) ->
 
 
 def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: str) -> None:
+    """Load after `check_weights`. Weights stored in half precision (the shipped demos) are
+    computed in fp32 like everything else; lower precisions are a choice made after loading."""
     check_weights(model, weights, where)
+    weights = {k: v.astype(mx.float32) if v.dtype in (mx.float16, mx.bfloat16) else v for k, v in weights.items()}
     model.load_weights(list(weights.items()), strict=True)
     model.eval()

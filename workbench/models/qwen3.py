@@ -102,15 +102,17 @@ class Attention(nn.Module):
         self.k_norm = nn.RMSNorm(c.head_dim, eps=c.rms_norm_eps)
         self._wavelengths = rope_wavelengths(c)
 
-    def __call__(self, x, cache: KVCache, layer: int, trace: Trace = NO_TRACE, name: str = ""):
+    def __call__(self, x, cache: KVCache | None, layer: int, trace: Trace = NO_TRACE, name: str = ""):
         B, L, _ = x.shape
+        offset = cache.offset if cache is not None else 0
         q = self.q_norm(self.q_proj(x).reshape(B, L, self.n_heads, -1)).transpose(0, 2, 1, 3)
         k = self.k_norm(self.k_proj(x).reshape(B, L, self.n_kv_heads, -1)).transpose(0, 2, 1, 3)
         v = self.v_proj(x).reshape(B, L, self.n_kv_heads, -1).transpose(0, 2, 1, 3)
         # Rotate-half (NeoX) layout, as Hugging Face's Qwen3.
-        q, k = (mx.fast.rope(a, self.head_dim, traditional=False, base=None, scale=1.0, offset=cache.offset,
+        q, k = (mx.fast.rope(a, self.head_dim, traditional=False, base=None, scale=1.0, offset=offset,
                              freqs=self._wavelengths) for a in (q, k))
-        k, v = cache.update(layer, k, v)
+        if cache is not None:
+            k, v = cache.update(layer, k, v)
         mask = "causal" if L > 1 else None
         o = attention(q, k, v, scale=self.head_dim**-0.5, mask=mask, trace=trace, name=name)
         return self.o_proj(o.transpose(0, 2, 1, 3).reshape(B, L, -1))
@@ -165,12 +167,16 @@ class Qwen3ForCausalLM(nn.Module):
     def new_cache(self) -> KVCache:
         return KVCache(len(self.model.layers))
 
-    def __call__(self, inputs_embeds: mx.array, cache: KVCache, trace: Trace = NO_TRACE) -> mx.array:
-        """inputs_embeds [B,L,hidden] at positions cache.offset.. → logits [B,L,vocab]; advances the cache."""
+    def __call__(self, inputs_embeds: mx.array, cache: KVCache | None = None, trace: Trace = NO_TRACE) -> mx.array:
+        """inputs_embeds [B,L,hidden] at positions cache.offset.. → logits [B,L,vocab]; advances the cache.
+
+        Without a cache (training) the sequence starts at position 0 and nothing is kept.
+        """
         x = inputs_embeds
         for i, layer in enumerate(self.model.layers):
             x = layer(x, cache, i, trace, f"llm.layers.{i}.attn")
-        cache.advance(inputs_embeds.shape[1])
+        if cache is not None:
+            cache.advance(inputs_embeds.shape[1])
         x = self.model.norm(x)
         if "lm_head" in self:
             return self.lm_head(x)

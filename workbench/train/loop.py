@@ -1,0 +1,102 @@
+"""A small, resumable MLX training loop shared by both demo models.
+
+Checkpoints hold the model weights, the optimizer state and the step; batches are drawn from a
+seeded generator that is replayed on resume, so a resumed run sees the same batches as an
+uninterrupted one. Every `log_every` steps one JSON line goes to `log.jsonl` (the loss curve).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+from mlx.utils import tree_flatten, tree_unflatten
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 20000
+    lr: float = 1e-3
+    warmup: int = 1000
+    weight_decay: float = 0.01
+    grad_clip: float = 5.0
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 1000
+    max_minutes: float = 0.0  # stop (and checkpoint) after this much wall time; 0 = no limit
+
+
+def schedule(config: TrainConfig):
+    warm = optim.linear_schedule(config.lr * 0.01, config.lr, config.warmup)
+    decay = optim.cosine_decay(config.lr, max(config.steps - config.warmup, 1), config.lr * 0.02)
+    return optim.join_schedules([warm, decay], [config.warmup])
+
+
+def save_checkpoint(directory: Path, model: nn.Module, optimizer: optim.Optimizer, step: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    mx.save_safetensors(str(directory / "model.safetensors"), dict(tree_flatten(model.parameters())))
+    mx.save_safetensors(str(directory / "optimizer.safetensors"), dict(tree_flatten(optimizer.state)))
+    (directory / "state.json").write_text(json.dumps({"step": step}))
+
+
+def load_checkpoint(directory: Path, model: nn.Module, optimizer: optim.Optimizer) -> int:
+    model.load_weights(str(directory / "model.safetensors"))
+    optimizer.state = tree_unflatten(list(mx.load(str(directory / "optimizer.safetensors")).items()))
+    return json.loads((directory / "state.json").read_text())["step"]
+
+
+def train(
+    model: nn.Module,
+    loss_fn: Callable[..., tuple[mx.array, dict]],
+    batch_stream: Callable[[int], Iterator],
+    config: TrainConfig,
+    out: Path,
+) -> nn.Module:
+    """Run `config.steps` optimisation steps; `batch_stream(seed)` yields batches forever."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
+    mx.random.seed(config.seed)
+    optimizer = optim.AdamW(learning_rate=schedule(config), weight_decay=config.weight_decay)
+    ckpt = out / "checkpoint"
+    step = load_checkpoint(ckpt, model, optimizer) if (ckpt / "state.json").exists() else 0
+    stream = batch_stream(config.seed)
+    for _ in range(step):  # replay the batch order up to the resume point
+        next(stream)
+    value_and_grad = nn.value_and_grad(model, lambda m, b: loss_fn(m, b)[0])
+    log = (out / "log.jsonl").open("a")
+    start, window = time.time(), []
+    model.train()
+    while step < config.steps:
+        batch = next(stream)
+        loss, grads = value_and_grad(model, batch)
+        grads, norm = optim.clip_grad_norm(grads, config.grad_clip)
+        optimizer.update(model, grads)
+        mx.eval(model.parameters(), optimizer.state, loss)
+        step += 1
+        window.append(loss.item())
+        if step % config.log_every == 0 or step == config.steps:
+            _, metrics = loss_fn(model, batch)
+            row = {"step": step, "loss": sum(window) / len(window), "grad_norm": norm.item(),
+                   "lr": float(optimizer.learning_rate), "minutes": (time.time() - start) / 60,
+                   **{k: float(v) for k, v in metrics.items()}}
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            print(json.dumps(row), flush=True)
+            window = []
+            if not math.isfinite(row["loss"]):
+                raise FloatingPointError(f"loss became {row['loss']} at step {step}")
+        out_of_time = config.max_minutes and (time.time() - start) / 60 > config.max_minutes
+        if step % config.checkpoint_every == 0 or step == config.steps or out_of_time:
+            save_checkpoint(ckpt, model, optimizer, step)
+        if out_of_time:
+            print(f"stopping at step {step}: max_minutes reached", flush=True)
+            break
+    model.eval()
+    return model

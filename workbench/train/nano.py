@@ -1,0 +1,55 @@
+"""Training objective for Fun-ASR-Nano: next-token loss on the upstream chat prompt layout.
+
+Each example becomes [prompt prefix | audio embeddings | prompt suffix | transcript <|im_end|>],
+exactly the sequence inference builds, and only the transcript positions carry loss. The audio
+span is the first ceil(T/8) adaptor frames (upstream's rule); the demo adaptor stacks 8 frames
+(downsample_rate 8), so those are all of its frames.
+"""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import numpy as np
+
+from ..models.fun_asr_nano import FunASRNano, n_audio_positions
+from .data import Example, pad
+
+IGNORE = -100
+
+
+def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]]) -> dict:
+    feats = [examples[i].features.astype(np.float32) for i in idx]
+    return {
+        "feats": mx.array(pad(feats)),
+        "feat_lens": [len(f) for f in feats],
+        "targets": [targets[i] for i in idx],
+    }
+
+
+def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int]):
+    feats, feat_lens, targets = batch["feats"], batch["feat_lens"], batch["targets"]
+    T = feats.shape[1]
+    lens = mx.array(feat_lens)
+    mask = (mx.arange(T)[None] < lens[:, None]).astype(feats.dtype)
+    enc = model.audio_encoder(feats, mask)
+    adapted = model.audio_adaptor(enc, lens)
+    llm = model.llm
+    prefix_emb, suffix_emb = llm.embed(mx.array(prefix)), llm.embed(mx.array(suffix))
+    rows, labels = [], []
+    for b, (length, ys) in enumerate(zip(feat_lens, targets)):
+        n_audio = n_audio_positions(length)
+        rows.append(mx.concatenate([prefix_emb, adapted[b, :n_audio], suffix_emb, llm.embed(mx.array(ys[:-1]))]))
+        # Position i predicts token i+1: the last suffix position predicts the first transcript token.
+        start = len(prefix) + n_audio + len(suffix) - 1
+        labels.append(np.array([IGNORE] * start + list(ys), dtype=np.int32))
+    longest = max(r.shape[0] for r in rows)
+    embeds = mx.stack([mx.pad(r, [(0, longest - r.shape[0]), (0, 0)]) for r in rows])
+    labels = mx.array(pad(labels, IGNORE))
+    logits = llm(embeds)  # right padding: causal attention keeps real positions unaffected
+    valid = labels != IGNORE
+    logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+    nll = -mx.take_along_axis(logp, mx.maximum(labels, 0)[..., None], axis=-1)[..., 0]
+    n = valid.sum()
+    loss = (nll * valid).sum() / n
+    acc = ((logits.argmax(-1) == labels) * valid).sum() / n
+    return loss, {"token_acc": acc}

@@ -1,0 +1,94 @@
+"""`workbench train paraformer|nano`: corpus → trained, exported demo model directory."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+from mlx.utils import tree_flatten
+
+from ..convert.common import write_model_dir
+from ..frontend import CMVN, FrontendConf
+from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig
+from ..models.paraformer import Paraformer, ParaformerConfig
+from ..prompt import NanoPrompt
+from . import nano as nano_objective
+from . import paraformer as paraformer_objective
+from .data import batches, global_cmvn, load_examples
+from .loop import TrainConfig, train
+from .vocab import ParaformerVocab, train_nano_tokenizer
+
+# Small enough to ship (< 25 MB in fp16) and to train in minutes on one GPU.
+PARAFORMER_DEMO = {
+    "encoder_conf": {"output_size": 256, "attention_heads": 4, "linear_units": 1024, "num_blocks": 8},
+    "decoder_conf": {"attention_heads": 4, "linear_units": 1024, "num_blocks": 3, "att_layer_num": 3},
+    "predictor_conf": {"idim": 256},
+}
+NANO_DEMO = {
+    "audio_encoder_conf": {"output_size": 256, "attention_heads": 4, "linear_units": 1024, "num_blocks": 6, "tp_blocks": 1},
+    # Stacking 8 frames makes the adaptor's output exactly the ceil(T/8) positions upstream feeds the LLM.
+    "audio_adaptor_conf": {"downsample_rate": 8, "encoder_dim": 256, "llm_dim": 256, "ffn_dim": 512, "n_layer": 1,
+                           "attention_heads": 4},
+    "llm_conf": {"hidden_size": 256, "num_hidden_layers": 4, "intermediate_size": 768, "num_attention_heads": 4,
+                 "num_key_value_heads": 2, "head_dim": 64, "tie_word_embeddings": True},
+}
+
+
+def _stream(lengths, max_frames, make):
+    def stream(seed):
+        rng = np.random.default_rng(seed)
+        while True:
+            for idx in batches(lengths, max_frames, rng):
+                yield make(idx)
+
+    return stream
+
+
+def _half(model) -> dict[str, mx.array]:
+    return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
+
+
+def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8) -> Path:
+    examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
+    vocab = ParaformerVocab.build([e.text for e in examples])
+    shift, scale = global_cmvn(examples)
+    targets = [vocab.encode(e.text) for e in examples]
+    model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
+    model = Paraformer(model_config)
+    make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
+    stream = _stream([len(e.features) for e in examples], max_frames, make)
+    train(model, paraformer_objective.loss_fn, stream, config, out)
+
+    work = out / "export-files"
+    work.mkdir(exist_ok=True)
+    (work / "am.mvn").write_text(CMVN(shift, scale).to_text())
+    vocab.save(work)
+    write_model_dir(out / "model", model_config.to_dict(), _half(model),
+                    {"am.mvn": work / "am.mvn", "tokens.json": work / "tokens.json"}, overwrite=True)
+    shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
+    return out / "model"
+
+
+def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8) -> Path:
+    examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
+    work = out / "export-files"
+    work.mkdir(parents=True, exist_ok=True)
+    train_nano_tokenizer([e.text for e in examples]).save(str(work / "tokenizer.json"))
+    prompt = NanoPrompt(work / "tokenizer.json")
+    prefix, suffix = prompt.ids()
+    targets = [prompt.encode(e.text) + [prompt.im_end] for e in examples]
+    spec = json.loads(json.dumps(NANO_DEMO))
+    spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
+    model_config = FunASRNanoConfig.from_dict(spec)
+    model = FunASRNano(model_config)
+    make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
+    loss = lambda m, b: nano_objective.loss_fn(m, b, prefix, suffix)  # noqa: E731
+    stream = _stream([len(e.features) for e in examples], max_frames, make)
+    train(model, loss, stream, config, out)
+    write_model_dir(out / "model", model_config.to_dict(), _half(model), {"tokenizer.json": work / "tokenizer.json"},
+                    overwrite=True)
+    shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
+    return out / "model"
