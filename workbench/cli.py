@@ -103,6 +103,49 @@ def _cmd_info(args) -> None:
     print(f"device: {mx.default_device()}; CPU BLAS: {BLAS_IN_USE}")
 
 
+def _cmd_eval(args) -> None:
+    from . import load
+    from .evaluate import evaluate, read_references
+
+    pipeline = load(args.model)
+    report = evaluate(pipeline, read_references(args.refs), limit=args.limit, **_decoding_options(args, pipeline))
+    for u in report["utterances"]:
+        rate = u["errors"] / max(u["units"], 1)
+        print(f"{rate:6.1%}  {Path(u['file']).name}  ref: {u['reference']}  hyp: {u['hypothesis']}")
+    print(json.dumps(report["summary"], ensure_ascii=False))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+def _cmd_train(args) -> None:
+    from .train.loop import TrainConfig
+    from .train.run import train_nano, train_paraformer
+
+    config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes)
+    trainer = train_paraformer if args.family == "paraformer" else train_nano
+    path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers)
+    print(f"wrote {path}")
+
+
+def _add_decoding_flags(p) -> None:
+    g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
+    g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
+    g.add_argument("--temperature", type=float)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--min-p", type=float)
+    g.add_argument("--repetition-penalty", type=float)
+    g.add_argument("--beams", type=int, help="beam width")
+    g.add_argument("--length-penalty", type=float)
+    g.add_argument("--n-best", type=int)
+    g.add_argument("--seed", type=int, help="seed for reproducible sampling")
+    g.add_argument("--max-new-tokens", type=int)
+    g.add_argument("--hotwords", nargs="+", metavar="WORD")
+    g.add_argument("--language", help="zh, en, ja, ko or the model's own language word")
+    g.add_argument("--no-itn", action="store_true", help="ask for unnormalised text")
+    g.add_argument("--llm-dtype", choices=["fp32", "bf16", "fp16"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,23 +163,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (captured arrays as name/shape)")
     p.add_argument("--capture", nargs="+", metavar="NAME", help="internals to capture, wildcards allowed")
     p.add_argument("--save-captures", metavar="DIR", help="write captured arrays to DIR/<file>.npz")
-    g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
-    g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
-    g.add_argument("--temperature", type=float)
-    g.add_argument("--top-k", type=int)
-    g.add_argument("--top-p", type=float)
-    g.add_argument("--min-p", type=float)
-    g.add_argument("--repetition-penalty", type=float)
-    g.add_argument("--beams", type=int, help="beam width")
-    g.add_argument("--length-penalty", type=float)
-    g.add_argument("--n-best", type=int)
-    g.add_argument("--seed", type=int, help="seed for reproducible sampling")
-    g.add_argument("--max-new-tokens", type=int)
-    g.add_argument("--hotwords", nargs="+", metavar="WORD")
-    g.add_argument("--language", help="zh, en, ja, ko or the model's own language word")
-    g.add_argument("--no-itn", action="store_true", help="ask for unnormalised text")
-    g.add_argument("--llm-dtype", choices=["fp32", "bf16", "fp16"])
+    _add_decoding_flags(p)
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser("eval", help="CER/WER and RTF on a reference list (TSV: file, language, text; or a corpus .jsonl)")
+    p.add_argument("refs")
+    p.add_argument("--model", required=True)
+    p.add_argument("--json", metavar="PATH", help="write the full report (per-utterance table) as JSON")
+    p.add_argument("--limit", type=int, help="only the first N references")
+    _add_decoding_flags(p)
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("train", help="train a demo model on a synthetic corpus (see workbench.corpus)")
+    p.add_argument("family", choices=["paraformer", "nano"])
+    p.add_argument("--corpus", required=True, help="directory with train.jsonl and audio/")
+    p.add_argument("--out", required=True, help="run directory: checkpoint/, log.jsonl, model/")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-frames", type=int, default=12000, help="padded LFR frames per batch")
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop and checkpoint after this long")
+    p.add_argument("--workers", type=int, default=8, help="processes for feature extraction")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("info", help="describe a model")
     p.add_argument("model")

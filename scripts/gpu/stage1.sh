@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+set -euo pipefail
+source scripts/gpu/env.sh
+cp .whl2/mlxcuda.part.aa /tmp/
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .devpkgs/*.whl
+for f in .devpkgs/*.deb; do dpkg -x "$f" /tmp/espeak; done
+espeak-ng --version
+nproc
+# setsid: the build outlives this call and runs while stage 2's packages arrive.
+setsid nohup python3 -m workbench.corpus.build "$CORPUS" --zh "${ZH:-24000}" --en "${EN:-24000}" \
+    --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" > /tmp/corpus.log 2>&1 < /dev/null &
+sleep 20
+tail -3 /tmp/corpus.log
