@@ -53,3 +53,15 @@ def test_token_count_is_floor_of_sum_plus_tail():
 def test_no_fire_gives_no_tokens():
     emb, fires = integrate_and_fire(mx.zeros((3, 4)), np.array([0.1, 0.1, 0.45], np.float32))
     assert emb.shape == (0, 4) and len(fires) == 0
+
+
+def test_token_times_follow_the_fires_and_skip_leading_silence():
+    from workbench.pipelines.paraformer import token_times
+
+    # 5 silent frames, then two tokens' worth of weight, then the 0.45 tail.
+    alphas = np.array([0.01] * 5 + [0.5, 0.5, 0.6, 0.4] + [0.0], np.float32)
+    fires, _, n = fire_positions(np.concatenate([alphas, [0.45]]).astype(np.float32))
+    times = token_times(alphas, fires[:n], 0.06)
+    assert n == 2 and list(fires[:n]) == [6, 8]
+    assert times[0] == pytest.approx((5 * 0.06, 7 * 0.06))  # starts where speech weight starts
+    assert times[1][0] == pytest.approx(times[0][1]) and times[1][1] == pytest.approx(9 * 0.06)

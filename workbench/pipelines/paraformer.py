@@ -25,7 +25,8 @@ def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min
     at the end of the frame where it fired. It starts at the first frame that gave it at least
     `min_share` of a token's weight, searching from the previous token's fire frame (which hands
     its remainder to this token) — so silence before a token, where alphas are near zero, is not
-    counted as part of it. A fire on the appended tail frame is clamped to the last real frame.
+    counted as part of it — and never before the previous token's end, so spans do not overlap.
+    A fire on the appended tail frame is clamped to the last real frame.
     """
     n_frames = len(alphas)
     prefix = np.cumsum(alphas, dtype=np.float64)
@@ -42,7 +43,8 @@ def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min
                 break
         else:
             start_frame = end_frame
-        times.append((start_frame * frame_seconds, (end_frame + 1) * frame_seconds))
+        previous_end = times[-1][1] if times else 0.0
+        times.append((max(start_frame * frame_seconds, previous_end), (end_frame + 1) * frame_seconds))
     return times
 
 
