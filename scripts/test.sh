@@ -4,11 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# An optimised BLAS for MLX's CPU matmuls (see workbench/_blas.py); the suite also runs without it.
-if [ ! -e /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q libopenblas0-pthread >/dev/null 2>&1 \
-        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libopenblas0-pthread >/dev/null 2>&1; } \
-        || echo "note: could not install libopenblas0-pthread; MLX will use its reference BLAS (slower)"
+# System packages: OpenBLAS for MLX's CPU matmuls (see workbench/_blas.py; the suite also runs
+# without it, slower) and espeak-ng for the synthetic-speech corpus tests.
+missing=""
+[ -e /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ] || missing="$missing libopenblas0-pthread"
+command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
+if [ -n "$missing" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q $missing >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $missing >/dev/null 2>&1; } \
+        || echo "note: could not install$missing; the tests that need them will say so"
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

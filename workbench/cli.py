@@ -123,7 +123,8 @@ def _cmd_train(args) -> None:
 
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes)
     trainer = train_paraformer if args.family == "paraformer" else train_nano
-    path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers)
+    path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
+                   init=Path(args.init) if args.init else None)
     print(f"wrote {path}")
 
 
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=12000, help="padded LFR frames per batch")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop and checkpoint after this long")
     p.add_argument("--workers", type=int, default=8, help="processes for feature extraction")
+    p.add_argument("--init", metavar="MODEL_DIR", help="start from the weights of an earlier run's model/")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("info", help="describe a model")

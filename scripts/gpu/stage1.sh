@@ -2,8 +2,11 @@
 set -euo pipefail
 source scripts/gpu/env.sh
 cp .whl2/mlxcuda.part.aa /tmp/
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .devpkgs/*.whl
+python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .devpkgs/*.whl
 for f in .devpkgs/*.deb; do dpkg -x "$f" /tmp/espeak; done
+# Built from scripts/gpu/pcaudio_stub.c: replaces the audio-output library and its many dependencies.
+rm -f /tmp/espeak/usr/lib/x86_64-linux-gnu/libpcaudio.so.0*
+cp .devpkgs/libpcaudio.so.0 /tmp/espeak/usr/lib/x86_64-linux-gnu/
 espeak-ng --version
 nproc
 # setsid: the build outlives this call and runs while stage 2's packages arrive.

@@ -16,32 +16,30 @@ upstream's own inference path on them:
   and adaptor outputs, prompt ids, LLM input embeddings, per-step logits, greedy ids, text).
 
 Everything here calls upstream code; nothing of the model is re-implemented. ``funasr``, ``torch`` and
-``transformers`` are imported lazily so that importing this module (test collection) stays cheap.
+``transformers`` are imported lazily so that importing this module (test collection) stays cheap. What
+this oracle shares with the Paraformer one is in :mod:`common`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
 import hashlib
 import json
 import os
 import pathlib
-import random
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-N_MELS = 80
-LFR_M, LFR_N = 7, 6
-FEAT_DIM = N_MELS * LFR_M  # 560
+from .common import FEAT_DIM, LFR_M, LFR_N, N_MELS, SAMPLE_RATE  # noqa: F401  (re-exported)
+from .common import SANM_ENCODER_CONF, build_upstream, calibration_waveform, dump_yaml, wav_frontend_conf
+from .common import cached_per_model_pt, load_upstream, preserved_global_rng
+from .common import fbank_like_frontend, features_like_frontend, mono_waveform
+from .common import smoke_args, smoke_run
 
 QWEN3_VOCAB_SIZE = 151936  # embedding rows; the tokenizer itself has 151669 ids, the rest is padding
 IM_START, IM_END, ENDOFTEXT = 151644, 151645, 151643
@@ -93,33 +91,34 @@ QWEN3_0_6B_CONFIG: dict[str, Any] = {
 # a second. "encoder-full" is the published encoder + adaptor architecture exactly (50+20 blocks, 512,
 # 2048; adaptor 512->2048->1024, 2 blocks), fed to a 2-layer LLM with the real hidden size and attention
 # geometry (1024, 16 heads / 8 kv heads of 128), so converter and encoder tests see the real tensor set.
+def _size(
+    *, d: int, units: int, blocks: int, tp_blocks: int, ctc_blocks: int,
+    hidden: int, heads: int, kv_heads: int, head_dim: int, llm_units: int,
+) -> dict[str, dict[str, int]]:
+    """One size: a 4-head encoder whose FFN width the adaptor (2 blocks) and the CTC decoder share, as in
+    the release, and a 2-layer LLM."""
+    return dict(
+        encoder=dict(
+            output_size=d, attention_heads=4, linear_units=units, num_blocks=blocks, tp_blocks=tp_blocks
+        ),
+        adaptor=dict(ffn_dim=units, n_layer=2),
+        ctc_decoder=dict(ffn_dim=units, n_layer=ctc_blocks),
+        llm=dict(
+            hidden_size=hidden,
+            num_hidden_layers=2,
+            num_attention_heads=heads,
+            num_key_value_heads=kv_heads,
+            head_dim=head_dim,
+            intermediate_size=llm_units,
+        ),
+    )
+
+
 _SIZES: dict[str, dict[str, dict[str, int]]] = {
-    "tiny": dict(
-        encoder=dict(output_size=128, attention_heads=4, linear_units=256, num_blocks=3, tp_blocks=2),
-        adaptor=dict(ffn_dim=256, n_layer=2),
-        ctc_decoder=dict(ffn_dim=256, n_layer=1),
-        llm=dict(
-            hidden_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            head_dim=32,
-            intermediate_size=128,
-        ),
-    ),
-    "encoder-full": dict(
-        encoder=dict(output_size=512, attention_heads=4, linear_units=2048, num_blocks=50, tp_blocks=20),
-        adaptor=dict(ffn_dim=2048, n_layer=2),
-        ctc_decoder=dict(ffn_dim=2048, n_layer=5),
-        llm=dict(
-            hidden_size=1024,
-            num_hidden_layers=2,
-            num_attention_heads=16,
-            num_key_value_heads=8,
-            head_dim=128,
-            intermediate_size=256,
-        ),
-    ),
+    "tiny": _size(d=128, units=256, blocks=3, tp_blocks=2, ctc_blocks=1,
+                  hidden=64, heads=4, kv_heads=2, head_dim=32, llm_units=128),
+    "encoder-full": _size(d=512, units=2048, blocks=50, tp_blocks=20, ctc_blocks=5,
+                          hidden=1024, heads=16, kv_heads=8, head_dim=128, llm_units=256),
 }
 
 # Post-init conditioning targets (see _condition).
@@ -241,9 +240,9 @@ def make_nano_dir(
     (llm_dir / "config.json").write_text(json.dumps(llm_config, indent=2) + "\n", encoding="utf-8")
 
     cfg = _make_config(size)
-    (out / "config.yaml").write_text(_dump_yaml(cfg), encoding="utf-8")
+    (out / "config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
 
-    with _preserved_global_rng():
+    with preserved_global_rng():
         torch.manual_seed(seed)
         model, frontend, tokenizer = _build_upstream(cfg, llm_dir)
         ctc_modules = _build_ctc(cfg, model.audio_encoder.output_size()) if with_ctc else {}
@@ -272,15 +271,7 @@ def _make_config(size: str) -> dict[str, Any]:
         "audio_encoder": "SenseVoiceEncoderSmall",
         "audio_encoder_conf": {
             **enc,
-            "dropout_rate": 0.1,
-            "positional_dropout_rate": 0.1,
-            "attention_dropout_rate": 0.1,
-            "input_layer": "pe",
-            "pos_enc_class": "SinusoidalPositionEncoder",
-            "normalize_before": True,
-            "kernel_size": 11,
-            "sanm_shfit": 0,
-            "selfattention_layer_type": "sanm",
+            **SANM_ENCODER_CONF,
             "freeze": True,
             "freeze_layer_num": -1,
             "feat_permute": True,
@@ -326,18 +317,7 @@ def _make_config(size: str) -> dict[str, Any]:
                                    "num_languages": 8749},
         },
         "frontend": "WavFrontend",
-        "frontend_conf": {
-            "fs": SAMPLE_RATE,
-            "window": "hamming",
-            "n_mels": N_MELS,
-            "frame_length": 25,
-            "frame_shift": 10,
-            "lfr_m": LFR_M,
-            "lfr_n": LFR_N,
-            "cmvn_file": None,
-            # Upstream's default is 1.0 (random output); the oracle must be deterministic.
-            "dither": 0.0,
-        },
+        "frontend_conf": wav_frontend_conf(cmvn_file=None),  # dither pinned to 0, see there
         "tokenizer": "HuggingfaceTokenizer",
         # An OmegaConf interpolation, as reported for the release: a plain YAML reader sees the literal
         # string, so consumers must not rely on this value.
@@ -345,28 +325,17 @@ def _make_config(size: str) -> dict[str, Any]:
     }
 
 
-def _dump_yaml(cfg: dict[str, Any]) -> str:
-    import yaml
-
-    return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, default_flow_style=False)
-
-
 def _build_upstream(cfg: dict[str, Any], llm_dir: pathlib.Path):
     """Instantiate frontend, tokenizer and FunASRNano from a config dict as ``AutoModel.build_model`` does,
     without the CTC branch (its tokenizer needs ``multilingual.tiktoken`` and ``tiktoken``)."""
     import funasr.models.fun_asr_nano.model  # noqa: F401  (registers FunASRNano)
-    from funasr.register import tables
     from funasr.tokenizer.hf_tokenizer import HuggingfaceTokenizer
 
     cfg = copy.deepcopy(cfg)  # FunASRNano writes encoder_dim/llm_dim back into the conf dicts
     cfg["llm_conf"]["init_param_path"] = str(llm_dir.resolve())
     cfg["ctc_decoder"] = None
-    frontend = tables.frontend_classes.get(cfg["frontend"])(**cfg["frontend_conf"])
     tokenizer = HuggingfaceTokenizer(str(llm_dir.resolve()))
-    # AutoModel merges model_conf with the whole config (deep_update(model_conf, kwargs)) and injects
-    # input_size from the frontend.
-    model_conf = {**cfg["model_conf"], **cfg, "input_size": frontend.output_size()}
-    model = tables.model_classes.get(cfg["model"])(**model_conf)
+    model, frontend = build_upstream(cfg)
     return model, frontend, tokenizer
 
 
@@ -393,21 +362,6 @@ def _cast_preserving_ties(state: dict[str, Any], dtype: Any) -> dict[str, Any]:
             cast[key] = v.to(dtype) if v.is_floating_point() else v
         out[k] = cast[key]
     return out
-
-
-def _calibration_waveform(seed: int, seconds: float = 3.0) -> np.ndarray:
-    """Speech-like test signal: gliding harmonic 'voiced' segments, noise bursts and a pause."""
-    rng = np.random.default_rng([seed, 16000])
-    n = int(seconds * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
-    f0 = 120.0 + 60.0 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 2 * np.pi))
-    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
-    voiced = sum(rng.uniform(0.2, 1.0) / k * np.sin(k * phase) for k in range(1, 12))
-    env = np.clip(np.sin(2 * np.pi * 2.3 * t + rng.uniform(0, 2 * np.pi)), 0.0, None) ** 2
-    noise = rng.standard_normal(n) * np.clip(np.sin(2 * np.pi * 1.1 * t), 0.0, None)
-    x = 0.15 * voiced * env + 0.05 * noise
-    x[int(0.45 * n) : int(0.55 * n)] *= 0.01  # near-silent pause
-    return x.astype(np.float32)
 
 
 def _condition(model, frontend, tokenizer, seed: int) -> None:
@@ -441,7 +395,7 @@ def _condition(model, frontend, tokenizer, seed: int) -> None:
 
     llm = model.llm
     layers = llm.model.layers
-    wav = torch.from_numpy(_calibration_waveform(seed))
+    wav = torch.from_numpy(calibration_waveform(seed, seconds=3.0))
 
     def measure(targets: dict[str, Any], max_length: int) -> dict[str, list[torch.Tensor]]:
         """Run upstream inference once, collecting the outputs of the given modules (every call)."""
@@ -494,72 +448,26 @@ def _condition(model, frontend, tokenizer, seed: int) -> None:
         final_norm.mul_(_LOGIT_STD / float(logits.std(dim=-1).mean()))
 
 
-@contextlib.contextmanager
-def _preserved_global_rng():
-    """Keep the caller's global RNG state: upstream seeds torch/numpy/random globally when building."""
-    import torch
-
-    py_state, np_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        try:
-            yield
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
-
-
 # --------------------------------------------------------------------------------------------------------
 # Running upstream
 # --------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    model: Any
-    kwargs: dict[str, Any]  # what AutoModel.build_model returns and AutoModel.inference passes on
-
-
-def _load(model_dir: pathlib.Path) -> _Loaded:
-    # model.pt's mtime is part of the key so a directory rebuilt in place is not served from the cache.
-    path = model_dir.resolve()
-    return _load_cached(str(path), (path / "model.pt").stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=2)
-def _load_cached(model_dir: str, _stamp: int) -> _Loaded:
-    """Load the directory with upstream's own loader, then insist the weights match model.pt exactly."""
-    import torch
-    from funasr.auto.auto_model import AutoModel
-
-    llm_dir = pathlib.Path(model_dir) / "Qwen3-0.6B"
-    with _preserved_global_rng():
-        # model=<local dir> resolves through funasr.download (config.yaml, no network). Two overrides are
-        # needed offline:
-        # * llm_conf.init_param_path: the release's relative "Qwen3-0.6B" is passed to transformers as is,
-        #   i.e. resolved against the CWD, and otherwise looked up on the HF hub. tokenizer_conf follows it
-        #   through its ${llm_conf.init_param_path} interpolation.
-        # * ctc_decoder=None: building the CTC branch needs multilingual.tiktoken and the tiktoken package;
-        #   the oracle does not produce CTC timestamps.
-        model, kwargs = AutoModel.build_model(
-            model=model_dir,
-            device="cpu",
-            ncpu=torch.get_num_threads(),
-            disable_update=True,
-            llm_conf={"init_param_path": str(llm_dir)},
-            ctc_decoder=None,
-        )
-    # Upstream's load_pretrained_model silently skips missing/mismatched keys; a strict reload makes a
-    # malformed directory fail loudly instead of running with random weights.
-    state = torch.load(pathlib.Path(model_dir) / "model.pt", map_location="cpu", weights_only=True)
-    state = {k: v for k, v in state.items() if not k.startswith(("ctc_decoder.", "ctc."))}
-    model.load_state_dict(state, strict=True)
-    # The LLM was built in llm_conf.llm_dtype (bf16); inference casts it to fp32 anyway (llm_dtype="fp32"),
-    # do it up front so every stage runs in fp32 from the first call.
-    model.float().eval()
-    frontend = kwargs["frontend"]
-    if frontend.dither != 0.0:
-        raise ValueError(f"{model_dir}: frontend_conf.dither must be 0 for a deterministic oracle")
-    return _Loaded(model=model, kwargs=kwargs)
+@cached_per_model_pt(maxsize=2)
+def _load(model_dir: str) -> tuple[Any, dict[str, Any]]:
+    # Two overrides are needed offline:
+    # * llm_conf.init_param_path: the release's relative "Qwen3-0.6B" is passed to transformers as is,
+    #   i.e. resolved against the CWD, and otherwise looked up on the HF hub. tokenizer_conf follows it
+    #   through its ${llm_conf.init_param_path} interpolation.
+    # * ctc_decoder=None: building the CTC branch needs multilingual.tiktoken and the tiktoken package;
+    #   the oracle does not produce CTC timestamps (so model.pt's CTC weights are not loaded either).
+    return load_upstream(
+        model_dir,
+        skip_prefixes=("ctc_decoder.", "ctc."),
+        disable_update=True,
+        llm_conf={"init_param_path": str(pathlib.Path(model_dir) / "Qwen3-0.6B")},
+        ctc_decoder=None,
+    )
 
 
 def run_nano(
@@ -593,12 +501,9 @@ def run_nano(
     """
     import torch
 
-    loaded = _load(pathlib.Path(model_dir))
-    model, build_kwargs = loaded.model, loaded.kwargs
+    model, build_kwargs = _load(model_dir)
     frontend = build_kwargs["frontend"]
-    wav = np.ascontiguousarray(waveform, dtype=np.float32)
-    if wav.ndim != 1:
-        raise ValueError(f"waveform must be 1-D mono, got shape {wav.shape}")
+    wav = mono_waveform(waveform)
 
     captured: dict[str, Any] = {"logits": []}
     orig_prepare, orig_generate = model.inference_prepare, model.llm.generate
@@ -634,7 +539,7 @@ def run_nano(
             run_kwargs = {**build_kwargs, **prompt_kwargs, "max_length": max_new_tokens, "llm_dtype": "fp32"}
             audio = torch.from_numpy(wav.copy())
             results, _meta = model.inference([audio], key=["oracle"], **run_kwargs)
-            fbank = _fbank_like_frontend(frontend, wav)
+            fbank = fbank_like_frontend(frontend, wav)
     finally:
         for h in hooks:
             h.remove()
@@ -671,10 +576,8 @@ def run_nano(
     }
 
     # Guards against this capture drifting from what upstream actually did.
-    from funasr.frontends.wav_frontend import apply_lfr
-
     if features.shape[0] != int(batch["speech_lengths"][0, 0]) or not torch.equal(
-        apply_lfr(fbank.clone(), frontend.lfr_m, frontend.lfr_n), features
+        features_like_frontend(frontend, fbank), features
     ):
         raise AssertionError("fbank stage disagrees with WavFrontend.forward")
     with torch.no_grad():
@@ -693,83 +596,38 @@ def run_nano(
     return res
 
 
-def _fbank_like_frontend(frontend, wav: np.ndarray):
-    """The log-mel fbank, with the very call ``WavFrontend.forward`` makes (same module object it uses)."""
-    import torch
-    from funasr.frontends import wav_frontend
-
-    x = torch.from_numpy(wav.copy())
-    n = x.numel()
-    return wav_frontend.kaldi.fbank(
-        (x * (1 << 15) if frontend.upsacle_samples else x)[None],
-        num_mel_bins=frontend.n_mels,
-        frame_length=min(frontend.frame_length, n / frontend.fs * 1000),
-        frame_shift=frontend.frame_shift,
-        dither=frontend.dither,
-        energy_floor=0.0,
-        window_type=frontend.window,
-        sample_frequency=frontend.fs,
-        snip_edges=frontend.snip_edges,
-    )
-
-
 # --------------------------------------------------------------------------------------------------------
 # Smoke run:  python -m tests.oracle.nano_upstream [--sizes tiny encoder-full] [--seconds 3] [--with-ctc]
 # --------------------------------------------------------------------------------------------------------
 
 
-def _demo_waveform(seconds: float) -> np.ndarray:
-    """Noise-modulated tone."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    env = 0.5 + 0.5 * np.convolve(rng.standard_normal(t.size), np.ones(800) / 800 * 20, mode="same")
-    return (0.3 * np.clip(env, 0, 1) * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+def _report(r: dict[str, Any]) -> None:
+    print(f"  prefix_ids     {r['prefix_ids'].tolist()}")
+    print(f"  suffix_ids     {r['suffix_ids'].tolist()}")
+    print(f"  ids            {r['ids'].tolist()}")
+    top2 = np.sort(r["step_logits"], axis=-1)[:, -2:]
+    gap = top2[:, 1] - top2[:, 0]
+    print(f"  logit std {r['step_logits'].std(-1).mean():.2f}; top1-top2 gap min/median "
+          f"{gap.min():.3f}/{np.median(gap):.3f}")
 
 
 if __name__ == "__main__":
     import argparse
     import time
 
-    import torch
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", nargs="+", default=["tiny", "encoder-full"], choices=sorted(_SIZES))
-    ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--with-ctc", action="store_true")
     ap.add_argument("--max-new-tokens", type=int, default=20)
-    args = ap.parse_args()
+    args = smoke_args(ap, choices=_SIZES, default=["tiny", "encoder-full"])
 
     t0 = time.perf_counter()
     tok = qwen3_tokenizer_dir()
     print(f"tokenizer dir {tok} ({time.perf_counter() - t0:.1f}s)")
-    wav = _demo_waveform(args.seconds)
-    for size in args.sizes:
-        tag = f"{size}{'-ctc' if args.with_ctc else ''}"
-        t0 = time.perf_counter()
-        d = make_nano_dir(f"/tmp/oracle_nano_{tag}", size=size, seed=0, with_ctc=args.with_ctc)
-        t1 = time.perf_counter()
-        state = torch.load(d / "model.pt", map_location="cpu", weights_only=True)
-        counts: dict[str, list[int]] = {}
-        for k, v in state.items():
-            c = counts.setdefault(k.split(".")[0], [0, 0])
-            c[0] += 1
-            c[1] += v.numel()
-        mib = (d / "model.pt").stat().st_size / 2**20
-        print(f"[{tag}] built {d} in {t1 - t0:.1f}s, model.pt {mib:.1f} MiB: "
-              + ", ".join(f"{p} {n} tensors/{m:,} params" for p, (n, m) in counts.items())
-              + f"; total {len(state)} tensors")
-        r = run_nano(d, wav, max_new_tokens=args.max_new_tokens)
-        t2 = time.perf_counter()
-        r = run_nano(d, wav, max_new_tokens=args.max_new_tokens)  # cached model
-        t3 = time.perf_counter()
-        print(f"[{tag}] first run (load+run) {t2 - t1:.1f}s, cached run {t3 - t2:.2f}s "
-              f"on {args.seconds:g}s audio")
-        for k, v in r.items():
-            print(f"  {k:14s} {v.shape if isinstance(v, np.ndarray) else repr(v)[:100]}")
-        print(f"  prefix_ids     {r['prefix_ids'].tolist()}")
-        print(f"  suffix_ids     {r['suffix_ids'].tolist()}")
-        print(f"  ids            {r['ids'].tolist()}")
-        top2 = np.sort(r["step_logits"], axis=-1)[:, -2:]
-        gap = top2[:, 1] - top2[:, 0]
-        print(f"  logit std {r['step_logits'].std(-1).mean():.2f}; top1-top2 gap min/median "
-              f"{gap.min():.3f}/{np.median(gap):.3f}")
+    smoke_run(
+        args,
+        name="nano",
+        variant="-ctc" if args.with_ctc else "",
+        build=lambda path, size: make_nano_dir(path, size=size, seed=0, with_ctc=args.with_ctc),
+        run=lambda d, wav: run_nano(d, wav, max_new_tokens=args.max_new_tokens),
+        report=_report,
+    )

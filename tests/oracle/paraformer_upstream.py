@@ -11,25 +11,23 @@ and run the real upstream pipeline on them stage by stage:
   decoder logits) plus upstream's greedy ids and post-processed text.
 
 Everything here calls upstream code; nothing of the model is re-implemented. ``funasr`` and ``torch``
-are imported lazily so that merely importing this module (e.g. during test collection) stays cheap.
+are imported lazily so that merely importing this module (e.g. during test collection) stays cheap. What
+this oracle shares with the Fun-ASR-Nano one is in :mod:`common`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import pathlib
-import random
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16000
-N_MELS = 80
-LFR_M, LFR_N = 7, 6
-FEAT_DIM = N_MELS * LFR_M  # 560: encoder input size for both sizes
+from .common import FEAT_DIM, LFR_M, LFR_N, N_MELS, SAMPLE_RATE  # noqa: F401  (re-exported)
+from .common import SANM_ENCODER_CONF, build_upstream, calibration_waveform, dump_yaml, wav_frontend_conf
+from .common import cached_per_model_pt, load_upstream, preserved_global_rng
+from .common import fbank_like_frontend, features_like_frontend, mono_waveform
+from .common import smoke_args, smoke_run
 
 # "large" is the exact paraformer-large (paraformer-zh) architecture; "tiny" keeps every structural
 # feature (heads, FSMN kernel, 560-dim LFR input, decoders3, tail handling) at a size that builds and
@@ -43,6 +41,14 @@ _SIZES: dict[str, dict[str, int]] = {
 _ALPHA_LOGIT_MEAN = -0.3  # sigmoid(-0.3) = 0.43 -> about 7 tokens per second of audio
 _ALPHA_LOGIT_STD = 1.2  # +-2 sigma -> alphas ~0.06 .. 0.89
 _LOGIT_STD = 5.0  # per-position std of decoder logits over the vocabulary
+
+# The dropouts of both decoders' templates (inactive in eval mode).
+_DECODER_DROPOUTS = dict(
+    dropout_rate=0.1,
+    positional_dropout_rate=0.1,
+    self_attention_dropout_rate=0.1,
+    src_attention_dropout_rate=0.1,
+)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -72,11 +78,11 @@ def make_paraformer_dir(
     (out / "tokens.json").write_text(json.dumps(tokens), encoding="utf-8")
     (out / "am.mvn").write_text(_make_am_mvn(seed), encoding="utf-8")
     cfg = _make_config(size, seaco)
-    (out / "config.yaml").write_text(_dump_yaml(cfg), encoding="utf-8")
+    (out / "config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
 
-    with _preserved_global_rng():
+    with preserved_global_rng():
         torch.manual_seed(seed)
-        model, frontend = _build_upstream(cfg, len(tokens), out / "am.mvn")
+        model, frontend = build_upstream(cfg, cmvn_file=out / "am.mvn", vocab_size=len(tokens))
         model.eval()
         _calibrate(model, frontend, seed)
     torch.save(model.state_dict(), out / "model.pt")
@@ -114,25 +120,14 @@ def _make_config(size: str, seaco: bool) -> dict[str, Any]:
             attention_heads=p["heads"],
             linear_units=p["units"],
             num_blocks=p["enc_blocks"],
-            dropout_rate=0.1,
-            positional_dropout_rate=0.1,
-            attention_dropout_rate=0.1,
-            input_layer="pe",
-            pos_enc_class="SinusoidalPositionEncoder",
-            normalize_before=True,
-            kernel_size=11,
-            sanm_shfit=0,
-            selfattention_layer_type="sanm",
+            **SANM_ENCODER_CONF,
         ),
         "decoder": "ParaformerSANMDecoder",
         "decoder_conf": dict(
             attention_heads=p["heads"],
             linear_units=p["units"],
             num_blocks=p["dec_blocks"],
-            dropout_rate=0.1,
-            positional_dropout_rate=0.1,
-            self_attention_dropout_rate=0.1,
-            src_attention_dropout_rate=0.1,
+            **_DECODER_DROPOUTS,
             att_layer_num=p["dec_blocks"],
             kernel_size=11,
             sanm_shfit=0,
@@ -146,10 +141,7 @@ def _make_config(size: str, seaco: bool) -> dict[str, Any]:
             attention_heads=p["heads"],
             linear_units=p["seaco_units"],
             num_blocks=4,
-            dropout_rate=0.1,
-            positional_dropout_rate=0.1,
-            self_attention_dropout_rate=0.1,
-            src_attention_dropout_rate=0.1,
+            **_DECODER_DROPOUTS,
             kernel_size=21,
             sanm_shfit=0,
             use_output_layer=False,
@@ -176,16 +168,7 @@ def _make_config(size: str, seaco: bool) -> dict[str, Any]:
             "frontend": "WavFrontend",
             # The published plain-model config has no dither (=> upstream default 1.0, random output);
             # the oracle must be deterministic, so dither is pinned to 0 as in the SeACo template.
-            "frontend_conf": dict(
-                fs=SAMPLE_RATE,
-                window="hamming",
-                n_mels=N_MELS,
-                frame_length=25,
-                frame_shift=10,
-                lfr_m=LFR_M,
-                lfr_n=LFR_N,
-                dither=0.0,
-            ),
+            "frontend_conf": wav_frontend_conf(),
             "specaug": "SpecAugLFR",  # training only; kept so the file looks like the published one
             "specaug_conf": dict(
                 apply_time_warp=False,
@@ -206,12 +189,6 @@ def _make_config(size: str, seaco: bool) -> dict[str, Any]:
         }
     )
     return cfg
-
-
-def _dump_yaml(cfg: dict[str, Any]) -> str:
-    import yaml
-
-    return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def _make_tokens(vocab_size: int) -> list[str]:
@@ -281,33 +258,6 @@ def _make_am_mvn(seed: int) -> str:
     )
 
 
-def _build_upstream(cfg: dict[str, Any], vocab_size: int, cmvn_file: pathlib.Path):
-    """Instantiate frontend + model from a config dict the way ``AutoModel.build_model`` does."""
-    from funasr.register import tables
-
-    frontend = tables.frontend_classes.get(cfg["frontend"])(cmvn_file=str(cmvn_file), **cfg["frontend_conf"])
-    # AutoModel merges model_conf with the whole config (deep_update(model_conf, kwargs)) and injects
-    # input_size from the frontend and vocab_size from the tokenizer.
-    model_conf = {**cfg["model_conf"], **cfg, "input_size": frontend.output_size(), "vocab_size": vocab_size}
-    model = tables.model_classes.get(cfg["model"])(**model_conf)
-    return model, frontend
-
-
-def _calibration_waveform(seed: int, seconds: float = 4.0) -> np.ndarray:
-    """Speech-like test signal: gliding harmonic 'voiced' segments, noise bursts and a pause."""
-    rng = np.random.default_rng([seed, 16000])
-    n = int(seconds * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
-    f0 = 120.0 + 60.0 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 2 * np.pi))
-    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
-    voiced = sum(rng.uniform(0.2, 1.0) / k * np.sin(k * phase) for k in range(1, 12))
-    env = np.clip(np.sin(2 * np.pi * 2.3 * t + rng.uniform(0, 2 * np.pi)), 0.0, None) ** 2
-    noise = rng.standard_normal(n) * np.clip(np.sin(2 * np.pi * 1.1 * t), 0.0, None)
-    x = 0.15 * voiced * env + 0.05 * noise
-    x[int(0.45 * n) : int(0.55 * n)] *= 0.01  # near-silent pause
-    return x.astype(np.float32)
-
-
 def _calibrate(model, frontend, seed: int) -> None:
     """Rescale two output heads so a random-weight model gives meaningful, well-separated outputs.
 
@@ -329,7 +279,7 @@ def _calibrate(model, frontend, seed: int) -> None:
     """
     import torch
 
-    wav = torch.from_numpy(_calibration_waveform(seed))
+    wav = torch.from_numpy(calibration_waveform(seed, seconds=4.0))
     captured: dict[str, torch.Tensor] = {}
 
     def grab(name):
@@ -364,62 +314,14 @@ def _calibrate(model, frontend, seed: int) -> None:
         out.weight.mul_(_LOGIT_STD / float(logits.std(dim=-1).mean()))
 
 
-@contextlib.contextmanager
-def _preserved_global_rng():
-    """Leave the caller's global RNG state (python, numpy, torch CPU) as it was.
-
-    Upstream both reseeds them (``AutoModel.build_model`` calls ``set_all_random_seed``) and draws from
-    them (layer drop in eval mode); and building a model with a given seed must not depend on them.
-    """
-    import torch
-
-    py_state, np_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        try:
-            yield
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
-
-
 # --------------------------------------------------------------------------------------------------------
 # Running upstream
 # --------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    model: Any
-    frontend: Any
-    tokenizer: Any
-
-
-def _load(model_dir: pathlib.Path) -> _Loaded:
-    # model.pt's mtime is part of the key so a directory rebuilt in place is not served from the cache.
-    path = model_dir.resolve()
-    return _load_cached(str(path), (path / "model.pt").stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(model_dir: str, _stamp: int) -> _Loaded:
-    """Load the directory with upstream's own loader, then insist the weights match model.pt exactly."""
-    import torch
-    from funasr.auto.auto_model import AutoModel
-
-    with _preserved_global_rng():
-        # model=<local dir> resolves through funasr.download (config.yaml + tokens.json + am.mvn discovery,
-        # no network), then builds tokenizer, frontend and model and loads model.pt. ncpu is passed because
-        # build_model otherwise sets torch's global thread count to 4.
-        model, kwargs = AutoModel.build_model(model=model_dir, device="cpu", ncpu=torch.get_num_threads())
-    # Upstream's load_pretrained_model silently skips missing/mismatched keys; a strict reload makes a
-    # malformed directory fail loudly instead of running with random weights.
-    state = torch.load(pathlib.Path(model_dir) / "model.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
-    model.float().eval()
-    frontend = kwargs["frontend"]
-    if frontend.dither != 0.0:
-        raise ValueError(f"{model_dir}: frontend_conf.dither must be 0 for a deterministic oracle")
-    return _Loaded(model=model, frontend=frontend, tokenizer=kwargs["tokenizer"])
+@cached_per_model_pt(maxsize=4)
+def _load(model_dir: str) -> tuple[Any, dict[str, Any]]:
+    return load_upstream(model_dir)
 
 
 def run_paraformer(
@@ -454,42 +356,25 @@ def run_paraformer(
     large model) ``text`` is derived from the ids by the same ``sentence_postprocess`` call.
     """
     import torch
-    from funasr.frontends import wav_frontend
     from funasr.utils.postprocess_utils import sentence_postprocess
 
-    loaded = _load(pathlib.Path(model_dir))
-    model, frontend, tokenizer = loaded.model, loaded.frontend, loaded.tokenizer
-    wav = np.ascontiguousarray(waveform, dtype=np.float32)
-    if wav.ndim != 1:
-        raise ValueError(f"waveform must be 1-D mono, got shape {wav.shape}")
+    model, kwargs = _load(model_dir)
+    frontend, tokenizer = kwargs["frontend"], kwargs["tokenizer"]
+    wav = mono_waveform(waveform)
     x = torch.from_numpy(wav.copy())
     n = x.numel()
 
     res: dict[str, Any] = {}
     # Upstream's layer stacks (MultiSequential) draw layer-drop probabilities from the global torch RNG
     # even in eval mode; the results do not depend on them, but the caller's RNG stream would.
-    with torch.no_grad(), _preserved_global_rng():
-        # Same call as WavFrontend.forward, through the same module object it uses (wav_frontend.kaldi).
-        fbank = wav_frontend.kaldi.fbank(
-            (x * (1 << 15) if frontend.upsacle_samples else x)[None],
-            num_mel_bins=frontend.n_mels,
-            frame_length=min(frontend.frame_length, n / frontend.fs * 1000),
-            frame_shift=frontend.frame_shift,
-            dither=frontend.dither,
-            energy_floor=0.0,
-            window_type=frontend.window,
-            sample_frequency=frontend.fs,
-            snip_edges=frontend.snip_edges,
-        )
+    with torch.no_grad(), preserved_global_rng():
+        fbank = fbank_like_frontend(frontend, wav)
         res["fbank"] = fbank.numpy()
         res["fbank_knf"] = _fbank_knf(wav)
 
         feats, feats_len = frontend(x[None], [n])
         # Guard against this copy of the fbank call drifting from WavFrontend.forward.
-        refeat = wav_frontend.apply_lfr(fbank.clone(), frontend.lfr_m, frontend.lfr_n)
-        if frontend.cmvn is not None:
-            refeat = wav_frontend.apply_cmvn(refeat, frontend.cmvn)
-        if not torch.equal(refeat, feats[0]):
+        if not torch.equal(features_like_frontend(frontend, fbank), feats[0]):
             raise AssertionError("fbank stage disagrees with WavFrontend.forward")
         res["features"] = feats[0].numpy()
 
@@ -587,48 +472,27 @@ def _fbank_knf(wav: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _demo_waveform(seconds: float) -> np.ndarray:
-    """Noise-modulated tone."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    env = 0.5 + 0.5 * np.convolve(rng.standard_normal(t.size), np.ones(800) / 800 * 20, mode="same")
-    return (0.3 * np.clip(env, 0, 1) * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+def _report(r: dict[str, Any]) -> None:
+    a = r["alphas"]
+    print(f"  alphas min/mean/max {a.min():.3f}/{a.mean():.3f}/{a.max():.3f}; "
+          f"|fbank - fbank_knf|max {np.abs(r['fbank'] - r['fbank_knf']).max():.2e}")
+    if r["token_num"]:
+        top2 = np.sort(r["decoder_logits"], axis=-1)[:, -2:]
+        print(f"  top1-top2 logit gap min/median {np.ptp(top2, axis=1).min():.3f}/"
+              f"{np.median(np.ptp(top2, axis=1)):.3f}")
 
 
 if __name__ == "__main__":
     import argparse
-    import time
-
-    import torch
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", nargs="+", default=["tiny", "large"], choices=sorted(_SIZES))
-    ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--seaco", action="store_true")
-    args = ap.parse_args()
-
-    wav = _demo_waveform(args.seconds)
-    for size in args.sizes:
-        tag = f"{size}{'-seaco' if args.seaco else ''}"
-        t0 = time.perf_counter()
-        d = make_paraformer_dir(f"/tmp/oracle_paraformer_{tag}", size=size, seed=0, seaco=args.seaco)
-        built_s = time.perf_counter() - t0
-        state = torch.load(d / "model.pt", map_location="cpu", weights_only=True)
-        print(f"[{tag}] built {d} in {built_s:.1f}s: {len(state)} tensors, "
-              f"{sum(v.numel() for v in state.values()):,} params")
-        del state
-        t1 = time.perf_counter()
-        r = run_paraformer(d, wav)
-        t2 = time.perf_counter()
-        r = run_paraformer(d, wav)  # cached model
-        t3 = time.perf_counter()
-        print(f"[{tag}] on {args.seconds:g}s audio: first run (load+run) {t2 - t1:.1f}s, cached {t3 - t2:.2f}s")
-        for k, v in r.items():
-            print(f"  {k:18s} {v.shape if isinstance(v, np.ndarray) else repr(v)[:100]}")
-        a = r["alphas"]
-        print(f"  alphas min/mean/max {a.min():.3f}/{a.mean():.3f}/{a.max():.3f}; "
-              f"|fbank - fbank_knf|max {np.abs(r['fbank'] - r['fbank_knf']).max():.2e}")
-        if r["token_num"]:
-            top2 = np.sort(r["decoder_logits"], axis=-1)[:, -2:]
-            print(f"  top1-top2 logit gap min/median {np.ptp(top2, axis=1).min():.3f}/"
-                  f"{np.median(np.ptp(top2, axis=1)):.3f}")
+    args = smoke_args(ap, choices=_SIZES, default=["tiny", "large"])
+    smoke_run(
+        args,
+        name="paraformer",
+        variant="-seaco" if args.seaco else "",
+        build=lambda path, size: make_paraformer_dir(path, size=size, seed=0, seaco=args.seaco),
+        run=run_paraformer,
+        report=_report,
+    )

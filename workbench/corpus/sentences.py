@@ -1,9 +1,10 @@
 """Seeded generators of natural Mandarin and English sentences, the text side of a synthetic corpus.
 
-Text source: templates × vocabulary lists written in this module. No Debian or PyPI package ships
-license-clean, topic-balanced Mandarin + English + code-switched text that works offline (fortune
-files and word lists are not sentences, and corpus packages are English-only or carry
-attribution/share-alike terms), and a template grammar keeps every reference exactly what the
+Text source: templates × vocabulary lists written in this module. We know of no Debian or PyPI
+package that gives license-clean, everyday-register Mandarin, English *and* Mandarin-English
+code-switched sentences offline (word lists and fortune files are not such sentences, and real
+text would need number normalisation and punctuation stripping, each a source of label noise).
+A template grammar is small, has no licence question, and keeps every reference exactly what the
 synthesiser says: numbers are written out as words, there is no punctuation, no symbols.
 
 Reference-text conventions (the same as the models' unpunctuated output):
@@ -60,7 +61,7 @@ def zh_number(n: int, *, measure: bool = False) -> str:
     high, low = divmod(n, 10000)
     if not high:
         return _zh_below_10000(low, leading=True)
-    text = _zh_below_10000(high, leading=True) + "万"
+    text = ("两" if high == 2 else _zh_below_10000(high, leading=True)) + "万"
     if low:
         # 一万零五百: a gap in the thousands place is read as 零.
         text += ("零" if low < 1000 else "") + _zh_below_10000(low, leading=False)
@@ -219,26 +220,44 @@ _ZH_CITIES = ("北京", "上海", "广州", "深圳", "杭州", "南京", "成�
 _ZH_PLACES = ("公司", "学校", "医院", "银行", "超市", "图书馆", "火车站", "机场", "公园", "饭店", "咖啡馆", "办公室",
               "会议室", "体育馆", "电影院", "博物馆", "邮局", "药店", "菜市场", "商场", "地铁站", "宿舍", "实验室",
               "教室", "健身房", "书店", "理发店", "加油站", "停车场", "游泳馆", "食堂", "幼儿园", "派出所", "动物园")
-_ZH_DAYS = ("今天", "明天", "后天", "昨天", "前天")
 _ZH_PARTS = ("早上", "上午", "中午", "下午", "晚上")
-_ZH_SPANS = ("这个周末", "下个星期", "上个月", "下个月", "明年", "去年", "今年夏天", "寒假", "暑假", "国庆节", "春节前")
 _ZH_WEEKDAYS = tuple("星期" + d for d in "一二三四五六天") + tuple("周" + d for d in "一二三四五六")
+# Times by tense, so that 明天 never meets 买了 and 昨天 never meets 要去: (days, week prefixes, spans).
+_ZH_TIMES = {
+    "future": (("今天", "明天", "后天"), ("下", "这"),
+               ("这个周末", "下个星期", "下个月", "明年", "今年夏天", "寒假", "暑假", "国庆节", "春节前")),
+    "past": (("今天", "昨天", "前天"), ("上",), ("上个周末", "上个星期", "上个月", "去年", "前年", "刚才")),
+}
+_ZH_TIMES["any"] = (("今天", "明天", "后天", "昨天", "前天"), ("下", "这", "上"),
+                    _ZH_TIMES["future"][2] + _ZH_TIMES["past"][2])
 
 
-def _zh_time(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.45:
-        return rng.choice(_ZH_DAYS) + rng.choice(_ZH_PARTS)
-    if roll < 0.65:
-        return rng.choice(_ZH_DAYS)
-    if roll < 0.8:
-        return rng.choice(("下", "这", "上")) + rng.choice(_ZH_WEEKDAYS[:7]).replace("星期", "周")
-    return rng.choice(_ZH_SPANS)
+def _zh_time(tense: str) -> Filler:
+    days, week_prefixes, spans = _ZH_TIMES[tense]
+
+    def draw(rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.45:
+            return rng.choice(days) + rng.choice(_ZH_PARTS)
+        if roll < 0.65:
+            return rng.choice(days)
+        if roll < 0.8:
+            return rng.choice(week_prefixes) + "周" + rng.choice("一二三四五六日")
+        return rng.choice(spans)
+
+    return draw
+
+
+def _day_hour(rng: random.Random) -> tuple[int, int]:
+    """(24-hour, 12-hour) between 6 am and 10 pm, so the part of day can agree with the hour."""
+    h24 = rng.randint(6, 22)
+    return h24, h24 - 12 if h24 > 12 else h24
 
 
 def _zh_clock(rng: random.Random) -> str:
-    hour = rng.randint(1, 12)
-    text = rng.choice(_ZH_PARTS) + zh_number(hour, measure=True) + "点"
+    h24, hour = _day_hour(rng)
+    part = "早上" if h24 < 9 else "上午" if h24 < 12 else "中午" if h24 == 12 else "下午" if h24 < 18 else "晚上"
+    text = part + zh_number(hour, measure=True) + "点"
     minute = rng.choice((0, 0, 30, 30, 15, 45, 5, 10, 20, 25, 35, 40, 50, 55))
     if minute == 30 and rng.random() < 0.7:
         return text + "半"
@@ -254,7 +273,7 @@ def _zh_date(rng: random.Random) -> str:
 
 
 def _zh_year(rng: random.Random) -> str:
-    return zh_digits(str(rng.randint(1950, 2030))) + "年"
+    return zh_digits(str(rng.randint(1950, 2024))) + "年"
 
 
 def _zh_money(rng: random.Random) -> str:
@@ -335,6 +354,10 @@ def _zh_temp(rng: random.Random) -> str:
     return zh_number(rng.randint(0, 40), measure=True) + "度"
 
 
+def _zh_cold(rng: random.Random) -> str:
+    return "零下" + zh_number(rng.randint(1, 30)) + "度" if rng.random() < 0.8 else zh_number(rng.randint(0, 5)) + "度"
+
+
 def _zh_phone(rng: random.Random) -> str:
     return zh_digits(rng.choice(("13", "15", "18", "17")) + "".join(rng.choice("0123456789") for _ in range(9)))
 
@@ -344,21 +367,30 @@ def _zh_room(rng: random.Random) -> str:
     return zh_number(floor) + "楼" + zh_digits(f"{floor}{rng.randint(1, 20):02d}") + "房间"
 
 
+def _zh_pages(rng: random.Random) -> str:
+    total = rng.randint(50, 800)
+    read = rng.randint(10, total - 10)
+    return f"这本书一共有{zh_number(total, measure=True)}页我已经看了{zh_number(read, measure=True)}页"
+
+
 _ZH_SLOTS: dict[str, Filler] = {
-    "person": _zh_person, "name": _zh_name, "time": _zh_time, "clock": _zh_clock, "date": _zh_date, "year": _zh_year,
+    "person": _zh_person, "name": _zh_name, "time": _zh_time("any"), "future": _zh_time("future"),
+    "past": _zh_time("past"), "clock": _zh_clock, "date": _zh_date, "year": _zh_year,
     "money": _zh_money, "items": _zh_items, "thing": _zh_thing, "city": _pick(_ZH_CITIES), "place": _pick(_ZH_PLACES),
     "weekday": _pick(_ZH_WEEKDAYS), "activity": _pick(_ZH_ACTIVITIES), "habit": _pick(_ZH_HABITS),
     "favor": _pick(_ZH_FAVORS), "adj": _pick(_ZH_ADJ), "food": _pick(_ZH_FOODS), "taste": _pick(_ZH_TASTES),
     "weather": _pick(_ZH_WEATHER), "feeling": _pick(_ZH_FEELINGS), "duration": _zh_duration, "temp": _zh_temp,
-    "phone": _zh_phone, "room": _zh_room, "part": _pick(_ZH_PARTS),
-    "n": _zh_count(2, 99), "big": _zh_count(100, 99999), "pct": lambda r: zh_number(r.randint(1, 99)),
-    "score": lambda r: zh_number(r.randint(40, 100)), "page": lambda r: zh_number(r.randint(20, 800)),
+    "phone": _zh_phone, "cold": _zh_cold, "room": _zh_room, "part": _pick(_ZH_PARTS),
+    "n": _zh_count(2, 99), "few": _zh_count(2, 9), "pop": _zh_count(50, 3000),
+    "pct": lambda r: zh_number(r.randint(1, 99)),
+    "score": lambda r: zh_number(r.randint(40, 100)), "years": _zh_count(2, 30),
+    "rent": lambda r: zh_number(r.randint(5, 90) * 100, measure=True) + "块", "pages": _zh_pages,
 }
 
 _ZH_TEMPLATES = (
-    "{person}{time}要去{city}出差",
+    "{person}{future}要去{city}出差",
     "{person}{time}在{place}{activity}",
-    "{person}{time}买了{items}",
+    "{person}{past}买了{items}",
     "{person}花了{money}买了{items}",
     "这{items}一共{money}",
     "会议改到{weekday}{clock}了",
@@ -371,43 +403,43 @@ _ZH_TEMPLATES = (
     "我觉得这个{thing}比那个{adj}多了",
     "我们班一共有{n}个学生",
     "今年公司的销售额增长了百分之{pct}",
-    "{person}已经在{city}住了{n}年了",
+    "{person}已经在{city}住了{years}年了",
     "火车{clock}从{city}出发{duration}以后到{city2}",
     "你能不能帮我{favor}",
     "{person}觉得{city}的{food}特别{taste}",
     "{date}是{name}的生日",
-    "我打算{time}和朋友一起去{city}旅游",
+    "我打算{future}和朋友一起去{city}旅游",
     "{person}每天{part}都要{habit}",
-    "这本书一共有{page}页我已经看了{page2}页",
+    "{pages}",
     "{person}住在{room}",
-    "别忘了{time}要{activity}",
+    "别忘了{future}要{activity}",
     "这次考试{name}考了{score}分",
-    "{person}{time}没空因为要{activity}",
+    "{person}{future}没空因为要{activity}",
     "我的航班是{date}{clock}起飞的",
     "{person}说{place}旁边新开了一家{food}店",
-    "听说{city}{time}会{weather}",
+    "听说{city}{future}会{weather}",
     "{person}{time}感觉{feeling}",
-    "{city}的人口大概有{big}万",
+    "{city}的人口大概有{pop}万",
     "{name}{year}去了{city}工作",
-    "麻烦你{time}给{name}回个电话",
+    "麻烦你{future}给{name}回个电话",
     "我在{place}门口等你大概{duration}以后到",
     "{person}上个月一共花了{money}",
     "冰箱里还有{items}和{items2}",
-    "{name}跑了{n}公里用了{duration}",
+    "{name}跑了{few}公里用了{duration}",
     "{person}想在{place}附近找一个{adj}一点的房子",
     "桌子上放着{items}",
     "{city}到{city2}的机票要{money}",
     "{person}{clock}到了{place}",
     "这家{place}{weekday}不开门",
     "{name}的{thing}忘在{place}了",
-    "我们{time}去{place}看看吧",
-    "这个星期{person}已经{activity}{n}次了",
+    "我们{future}去{place}看看吧",
+    "这个星期{person}已经去了{few}次{place}",
     "{name}和{name2}是{year}认识的",
-    "今天的温度是{temp}比昨天低了{n}度",
-    "{person}一个月的房租是{money}",
-    "明天早上{clock}在{place}集合",
-    "{name}每个星期{activity}{n}次",
-    "{city}今年冬天特别冷最低气温只有{temp}",
+    "今天的温度是{temp}比昨天低了{few}度",
+    "{person}一个月的房租是{rent}",
+    "明天{clock}在{place}集合",
+    "{name}每个星期去{place}{few}次",
+    "{city}今年冬天特别冷最低气温只有{cold}",
 )
 
 # Code-switching: English words that Mandarin speakers commonly drop into speech. Names, brands
@@ -415,28 +447,34 @@ _ZH_TEMPLATES = (
 _CS_MEETINGS = ("meeting", "call", "interview", "Zoom meeting", "presentation", "demo", "workshop")
 _CS_DOCS = ("PPT", "report", "Excel表格", "PDF", "proposal", "offer", "文档的link")
 _CS_APPS = ("app", "APP", "Excel", "Word", "Python", "Zoom", "Google", "Photoshop")
-_CS_BRANDS = ("iPhone", "iPad", "MacBook", "Tesla", "Google", "Microsoft", "Nike", "Starbucks", "Uber")
+_CS_BRANDS = ("iPhone", "iPad", "MacBook", "Kindle", "AirPods", "Surface", "Switch", "Apple Watch")
 _CS_COMPANIES = ("Google", "Microsoft", "Apple", "Amazon", "Tesla", "Intel", "Adobe")
 _CS_VERBS = ("check", "follow", "review", "update", "confirm", "double check")
+# Every English word a code-switched sentence can contain (also those written in the templates).
+CODE_SWITCH_WORDS = frozenset(
+    w for phrase in (*_CS_MEETINGS, *_CS_DOCS, *_CS_APPS, *_CS_BRANDS, *_CS_COMPANIES, *_CS_VERBS,
+                     "email bug project deadline party shopping OK KPI office wifi team leader case")
+    for w in re.findall(r"[A-Za-z']+", phrase)
+)
 _CS_SLOTS: dict[str, Filler] = {
     **_ZH_SLOTS, "meeting": _pick(_CS_MEETINGS), "doc": _pick(_CS_DOCS), "app": _pick(_CS_APPS),
     "brand": _pick(_CS_BRANDS), "company": _pick(_CS_COMPANIES), "enverb": _pick(_CS_VERBS),
 }
 _CS_TEMPLATES = (
-    "{person}{time}有个{meeting}",
+    "{person}{future}有个{meeting}",
     "我刚把{doc}发到你的email了",
     "这个{app}又出了一个bug",
     "{person}说这个project的deadline是{date}",
-    "你用{brand}还是安卓手机",
-    "{time}的party你来吗",
-    "OK没问题我{time}给你回电话",
-    "{name}在{company}工作了{n}年",
-    "我们{time}去{city}shopping吧",
+    "你的{brand}是在哪里买的",
+    "{future}的party你来吗",
+    "OK没问题我{future}给你回电话",
+    "{name}在{company}工作了{years}年",
+    "我们{future}去{city}shopping吧",
     "这个case你先{enverb}一下",
     "{name}的KPI完成了百分之{pct}",
-    "{time}的{meeting}准备好了吗",
+    "{future}的{meeting}准备好了吗",
     "我把{doc}放在office的桌子上了",
-    "{person}{time}要用{app}做一个{doc}",
+    "{person}{future}要用{app}做一个{doc}",
     "这个方案我觉得OK",
     "你先{enverb}一下email再说",
     "{person}买了一台新的{brand}花了{money}",
@@ -445,7 +483,7 @@ _CS_TEMPLATES = (
     "帮我在{app}里{enverb}一下这个数字",
     "{person}的wifi密码是{phone}",
     "{clock}的{meeting}在会议室开",
-    "老板让我们{time}之前把{doc}{enverb}一下",
+    "老板让我们{future}之前把{doc} {enverb}一下",
     "{name}是我们team的leader",
     "这个周末的party在{name}家",
 )
@@ -500,20 +538,32 @@ _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "A
 _EN_PARTS = ("morning", "afternoon", "evening")
 
 
-def _en_time(rng: random.Random) -> str:
-    roll = rng.random()
-    if roll < 0.25:
-        return rng.choice(("tomorrow", "yesterday", "today", "tonight", "this weekend", "next week", "last week",
-                           "next month", "last year", "this summer", "after lunch", "before dinner"))
-    if roll < 0.5:
-        return rng.choice(("tomorrow", "yesterday", "this")) + " " + rng.choice(_EN_PARTS)
-    if roll < 0.75:
-        return rng.choice(("on", "next", "last", "this")) + " " + rng.choice(_EN_WEEKDAYS)
-    return "in " + rng.choice(_EN_MONTHS)
+_EN_TIMES = {
+    "future": (("tomorrow", "tonight", "this weekend", "next week", "next month", "this summer", "after lunch",
+                "later today"), ("tomorrow", "this"), ("on", "next", "this")),
+    "past": (("yesterday", "last night", "last week", "last month", "last year", "earlier today", "last weekend"),
+             ("yesterday", "this"), ("on", "last")),
+}
+
+
+def _en_time(tense: str) -> Filler:
+    words, part_prefixes, day_prefixes = _EN_TIMES[tense]
+
+    def draw(rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.25:
+            return rng.choice(words)
+        if roll < 0.5:
+            return rng.choice(part_prefixes) + " " + rng.choice(_EN_PARTS)
+        if roll < 0.75:
+            return rng.choice(day_prefixes) + " " + rng.choice(_EN_WEEKDAYS)
+        return "in " + rng.choice(_EN_MONTHS)
+
+    return draw
 
 
 def _en_clock(rng: random.Random) -> str:
-    hour = rng.randint(1, 12)
+    h24, hour = _day_hour(rng)
     minute = rng.choice((0, 0, 15, 30, 30, 45, 5, 10, 20, 25, 35, 40, 50, 55))
     roll = rng.random()
     if minute == 0:
@@ -527,7 +577,8 @@ def _en_clock(rng: random.Random) -> str:
     else:
         text = f"{en_number(hour)} " + (f"oh {en_number(minute)}" if minute < 10 else en_number(minute))
     if rng.random() < 0.4:
-        text += " " + rng.choice(("in the morning", "in the afternoon", "in the evening", "at night"))
+        text += " " + ("in the morning" if h24 < 12 else "in the afternoon" if h24 < 18
+                       else "in the evening" if h24 < 21 else "at night")
     return text
 
 
@@ -594,20 +645,21 @@ def _en_temp(rng: random.Random) -> str:
 
 
 _EN_SLOTS: dict[str, Filler] = {
-    "person": _en_person, "subject": _en_subject, "name": _en_name, "time": _en_time, "clock": _en_clock,
-    "date": _en_date, "year": lambda r: en_year(r.randint(1950, 2030)), "money": _en_money,
+    "person": _en_person, "subject": _en_subject, "name": _en_name, "future": _en_time("future"),
+    "past": _en_time("past"), "clock": _en_clock,
+    "date": _en_date, "year": lambda r: en_year(r.randint(1950, 2024)), "money": _en_money,
     "items": _pick(_EN_ITEMS), "thing": _pick(_EN_THINGS), "noun": _pick(_EN_NOUNS), "adj": _pick(_EN_ADJ),
     "city": _pick(_EN_CITIES), "place": _pick(_EN_PLACES), "weekday": _pick(_EN_WEEKDAYS),
     "activity": _pick(_EN_ACTIVITIES), "habit": _pick(_EN_HABITS), "request": _pick(_EN_REQUESTS),
     "weather": _pick(_EN_WEATHER), "food": _pick(_EN_FOODS), "feeling": _pick(_EN_FEELINGS),
     "animal": _pick(_EN_ANIMALS), "duration": _en_duration, "temp": _en_temp, "part": _pick(_EN_PARTS),
     "phone": lambda r: en_digits("".join(r.choice("0123456789") for _ in range(r.choice((7, 10))))),
-    "n": _en_count(2, 99), "big": _en_count(1000, 999999), "pct": _en_count(1, 99),
+    "n": _en_count(2, 99), "hours": _en_count(2, 15), "big": _en_count(1000, 999999), "pct": _en_count(1, 99),
     "score": _en_count(2, 120), "page": _en_count(20, 800), "floor": lambda r: en_ordinal(r.randint(2, 40)),
 }
 
 _EN_TEMPLATES = (
-    "{subject} will {activity} {time}",
+    "{subject} will {activity} {future}",
     "{subject} bought {n} {items} for {money}",
     "the meeting starts at {clock} on {weekday}",
     "{name} was born in {year}",
@@ -615,10 +667,10 @@ _EN_TEMPLATES = (
     "there are {n} people waiting at {place}",
     "can you {activity} before {clock}",
     "I think the {adj} {noun} is near {place}",
-    "{name} and {name2} are going to {city} {time}",
+    "{name} and {name2} are going to {city} {future}",
     "the train to {city} leaves at {clock}",
-    "it will {weather} in {city} {time}",
-    "{subject} has been living in {city} for {duration}",
+    "it will {weather} in {city} {future}",
+    "{person} has been living in {city} for {duration}",
     "how much does {thing} cost",
     "we need {n} more {items} for the party",
     "{name} finished the report in {n} minutes",
@@ -635,15 +687,15 @@ _EN_TEMPLATES = (
     "let's meet at {place} at {clock}",
     "the price went up by {pct} percent",
     "could you please {request}",
-    "we read {page} pages of the book {time}",
+    "we read {page} pages of the book {past}",
     "{subject} forgot {thing} at {place}",
     "{person} felt {feeling} after the long trip to {city}",
     "my birthday is on {date}",
     "the {noun} was much more {adj} than I expected",
-    "{subject} didn't want to {activity} {time}",
+    "{subject} didn't want to {activity} {past}",
     "{name} paid {money} for {thing}",
     "there were {n} {items} on the table",
-    "the flight from {city} to {city2} takes about {duration}",
+    "the flight from {city} to {city2} takes about {hours} hours",
     "{person} loves {food} but hates {food2}",
     "I haven't seen {name} since {year}",
     "the store opens at {clock} and closes at {clock2}",

@@ -15,6 +15,7 @@ from ..frontend import CMVN, FrontendConf
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig
 from ..models.paraformer import Paraformer, ParaformerConfig
 from ..prompt import NanoPrompt
+from ..weights import load_weights_strict
 from . import nano as nano_objective
 from . import paraformer as paraformer_objective
 from .data import batches, global_cmvn, load_examples
@@ -51,13 +52,21 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
-def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8) -> Path:
+def _initialise(model, init: Path | None) -> None:
+    """Start from an earlier run's exported weights (same corpus, hence the same vocabulary)."""
+    if init is not None:
+        load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
+
+
+def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
+                     init: Path | None = None) -> Path:
     examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
     vocab = ParaformerVocab.build([e.text for e in examples])
     shift, scale = global_cmvn(examples)
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
     model = Paraformer(model_config)
+    _initialise(model, init)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
     stream = _stream([len(e.features) for e in examples], max_frames, make)
     train(model, paraformer_objective.loss_fn, stream, config, out)
@@ -72,7 +81,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     return out / "model"
 
 
-def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8) -> Path:
+def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
+               init: Path | None = None) -> Path:
     examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -84,6 +94,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
+    _initialise(model, init)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
     loss = lambda m, b: nano_objective.loss_fn(m, b, prefix, suffix)  # noqa: E731
     stream = _stream([len(e.features) for e in examples], max_frames, make)

@@ -1,0 +1,145 @@
+"""Synthetic corpus: sentence generator properties, espeak-ng synthesis and the corpus builder."""
+
+import functools
+import re
+import shutil
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from workbench.corpus import sentences as S
+from workbench.corpus.build import build_corpus, load_manifest
+from workbench.corpus.synth import (HELD_OUT_VOICES, TRAIN_VOICES, Espeak, EspeakError, Voice, espeak_args,
+                                    synthesize)
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+
+@functools.cache
+def twenty_k(language: str) -> tuple[list[str], float]:
+    start = time.perf_counter()
+    drawn = S.sentences(language, 20000, seed=0)
+    return drawn, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_twenty_thousand_distinct_sentences_quickly(language):
+    drawn, seconds = twenty_k(language)
+    assert len(drawn) == len(set(drawn)) == 20000
+    assert seconds < 4.0  # typically 0.2-0.8 s; generous for slow CI machines
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_only_allowed_characters_and_lengths(language):
+    drawn, _ = twenty_k(language)
+    for text in drawn:
+        assert re.fullmatch(r"[\u4e00-\u9fffA-Za-z']+( [\u4e00-\u9fffA-Za-z']+)*", text), text
+        assert S.is_valid(text, language), text
+    if language == "en":
+        assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in drawn)
+        assert any("twenty" in t.split() for t in drawn)  # numbers are words
+    else:
+        lengths = [S.zh_length(t) for t in drawn]
+        assert min(lengths) >= 6 and max(lengths) <= 30
+        assert any(re.search("[一二三四五六七八九十百千万零两]", t) for t in drawn)
+
+
+def test_code_switched_mandarin():
+    drawn, _ = twenty_k("zh")
+    mixed = [t for t in drawn if S.is_code_switched(t)]
+    assert 0.05 * len(drawn) < len(mixed) < 0.3 * len(drawn)
+    words = {w for t in mixed for w in re.findall(r"[A-Za-z']+", t)}
+    assert {"email", "meeting", "iPhone", "OK"} <= words
+    assert words <= S.CODE_SWITCH_WORDS  # no two English words glued together ("PDFcheck")
+    # English touches Chinese with no space; only English words are separated by spaces.
+    for t in mixed:
+        assert not re.search(r"[\u4e00-\u9fff] | [\u4e00-\u9fff]", t), t
+
+
+def test_sentences_are_seeded_and_prefix_stable():
+    assert S.sentences("zh", 300, seed=7) == S.sentences("zh", 300, seed=7)
+    assert S.sentences("en", 300, seed=7) != S.sentences("en", 300, seed=8)
+    assert S.sentences("en", 1000, seed=3)[:100] == S.sentences("en", 100, seed=3)
+
+
+def test_split_is_disjoint_and_test_set_is_stable():
+    train, test = S.split_sentences("zh", 2000, 200, seed=1)
+    assert len(train) == 2000 and len(test) == 200 and not set(train) & set(test)
+    assert S.split_sentences("zh", 50, 200, seed=1)[1] == test
+
+
+def test_number_words():
+    assert [S.zh_number(n) for n in (10, 15, 105, 200, 1005, 10500, 20000)] == [
+        "十", "十五", "一百零五", "两百", "一千零五", "一万零五百", "两万"]
+    assert S.zh_number(2, measure=True) == "两" and S.zh_number(2) == "二"
+    assert S.zh_digits("2024") == "二零二四"
+    assert S.en_number(325) == "three hundred twenty five"
+    years = [S.en_year(y) for y in (1905, 2008, 2024)]
+    assert years == ["nineteen oh five", "two thousand eight", "twenty twenty four"]
+
+
+def test_held_out_voices_are_unseen_in_training():
+    for language, held in HELD_OUT_VOICES.items():
+        assert held not in TRAIN_VOICES[language]
+        assert held.variant not in {v.variant for v in TRAIN_VOICES[language]}
+
+
+def test_code_switch_uses_pinyin_voice_for_hanzi():
+    args, payload = espeak_args("我刚把report发到你的email了", Voice("zh", "cmn", "f2"), 180, 50)
+    assert "-m" in args
+    assert '<voice name="cmn-latn-pinyin+f2">我刚把</voice><voice name="cmn+f2">report</voice>' in payload
+    args, payload = espeak_args("我们明天开会", Voice("zh", "cmn", "m1"), 180, 50)
+    assert args[:2] == ["-v", "cmn-latn-pinyin+m1"] and payload == "我们明天开会"
+
+
+@needs_espeak
+def test_same_seed_same_audio():
+    espeak = Espeak.locate()
+    a = synthesize("魏明是我们team的leader", "zh", seed=42, espeak=espeak)
+    b = synthesize("魏明是我们team的leader", "zh", seed=42, espeak=espeak)
+    c = synthesize("魏明是我们team的leader", "zh", seed=43, espeak=espeak)
+    assert a.audio.dtype == np.float32 and a.audio.ndim == 1
+    assert a.audio.tobytes() == b.audio.tobytes() and a.params == b.params
+    assert a.audio.tobytes() != c.audio.tobytes()
+    assert np.isfinite(a.audio).all() and np.abs(a.audio).max() <= 0.99 + 1e-6
+
+
+@needs_espeak
+def test_missing_variant_is_an_error():
+    # espeak itself silently falls back to the base voice for an unknown variant.
+    with pytest.raises(EspeakError, match="variant"):
+        Espeak.locate().check([Voice("en", "en-us", "no-such-variant")])
+
+
+@needs_espeak
+def test_build_small_corpus(tmp_path):
+    counts = dict(zh=3, en=3, test_zh=2, test_en=2, seed=5)
+    summary = build_corpus(tmp_path / "a", workers=2, **counts)
+    assert summary["train"] == 6 and summary["test"] == 4
+    train, test = load_manifest(tmp_path / "a" / "train.jsonl"), load_manifest(tmp_path / "a" / "test.jsonl")
+    assert len(train) == 6 and len(test) == 4
+    fields = {"id", "audio", "text", "language", "voice", "held_out_voice", "duration"}
+    for row in train + test:
+        assert fields <= set(row)
+        info = sf.info(tmp_path / "a" / row["audio"])
+        assert (info.samplerate, info.channels, info.format, info.subtype) == (16000, 1, "FLAC", "PCM_16")
+        audio, _ = sf.read(tmp_path / "a" / row["audio"], dtype="float32")
+        assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01
+        assert abs(len(audio) / 16000 - row["duration"]) < 1e-3 and 0.5 < row["duration"] < 20
+        assert S.is_valid(row["text"], row["language"])
+    assert {r["language"] for r in train} == {r["language"] for r in test} == {"zh", "en"}
+    assert not {r["text"] for r in train} & {r["text"] for r in test}
+    held_names = {v.name for v in HELD_OUT_VOICES.values()}
+    assert not any(r["held_out_voice"] or r["voice"] in held_names for r in train)
+    held = [r for r in test if r["held_out_voice"]]
+    assert {r["voice"] for r in held} == held_names  # one held-out utterance per language
+    assert any(not r["held_out_voice"] for r in test)
+    assert all((r["voice"] in held_names) == r["held_out_voice"] for r in test)
+
+    # The same corpus with one worker: identical manifests and audio bytes.
+    build_corpus(tmp_path / "b", workers=1, **counts)
+    assert load_manifest(tmp_path / "b" / "train.jsonl") == train
+    for row in train + test:
+        assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "b" / row["audio"]).read_bytes()

@@ -1,0 +1,158 @@
+"""Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
+
+    python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
+        --seed 0 --workers 16 [--espeak PATH --espeak-data PATH]
+
+Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
+manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
+held_out_voice, duration (seconds), and synth (prosody and augmentation parameters).
+
+Guarantees:
+* train and test never share a sentence (`split_sentences`), and the test sentences do not
+  change when the training counts do;
+* training utterances never use a held-out voice; every `HELD_OUT_EVERY`-th test utterance per
+  language (20%, starting with the second) uses it, the rest use training voices;
+* each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from ..errors import WorkbenchError
+from .sentences import split_sentences
+from .synth import SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
+
+HELD_OUT_EVERY = 5
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    split: str
+    language: str
+    text: str
+    voice: str
+    held_out: bool
+    seed: int
+
+
+def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int) -> list[Job]:
+    """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
+    jobs: list[Job] = []
+    for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
+        train, test = split_sentences(language, n_train, n_test, seed)
+        for split, texts in (("train", train), ("test", test)):
+            for i, text in enumerate(texts):
+                uid = f"{language}-{split}-{i:06d}"
+                held_out = split == "test" and i % HELD_OUT_EVERY == 1
+                useed = utterance_seed(seed, uid)
+                voice = pick_voice(language, useed, held_out=held_out)
+                jobs.append(Job(uid, split, language, text, voice.name, held_out, useed))
+    return jobs
+
+
+# Worker state: set once per process by the pool initialiser, so jobs stay small to send.
+_ESPEAK: Espeak | None = None
+_OUT: Path | None = None
+
+
+def _init_worker(espeak: Espeak, out: Path) -> None:
+    global _ESPEAK, _OUT
+    _ESPEAK, _OUT = espeak, out
+
+
+def _run_job(job: Job) -> dict:
+    assert _ESPEAK is not None and _OUT is not None
+    utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice))
+    rel = f"audio/{job.id}.flac"
+    sf.write(_OUT / rel, utt.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    return {
+        "id": job.id, "audio": rel, "text": job.text, "language": job.language, "voice": job.voice,
+        "held_out_voice": job.held_out, "duration": round(utt.duration, 4), "synth": utt.params,
+    }
+
+
+def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
+                 workers: int = 1, espeak: Espeak | None = None, progress: bool = False) -> dict:
+    """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
+    out = Path(out)
+    espeak = espeak or Espeak.locate()
+    espeak.check()
+    jobs = plan(zh, en, test_zh, test_en, seed)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    rows: list[dict] = []
+    if workers <= 1:
+        _init_worker(espeak, out)
+        for i, job in enumerate(jobs):
+            rows.append(_run_job(job))
+            _report(progress, i + 1, len(jobs), start)
+    else:
+        # spawn, not fork: the parent may have MLX (and its threads) loaded.
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(espeak, out)) as pool:
+            for i, row in enumerate(pool.imap(_run_job, jobs, chunksize=8)):
+                rows.append(row)
+                _report(progress, i + 1, len(jobs), start)
+    for split in ("train", "test"):
+        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as f:
+            for row in rows:
+                if row["id"].split("-")[1] == split:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    seconds = time.perf_counter() - start
+    return {
+        "train": sum(r["id"].split("-")[1] == "train" for r in rows),
+        "test": sum(r["id"].split("-")[1] == "test" for r in rows),
+        "hours": round(sum(r["duration"] for r in rows) / 3600, 3),
+        "seconds": round(seconds, 2),
+        "utterances_per_second": round(len(rows) / seconds, 2) if seconds else None,
+    }
+
+
+def _report(enabled: bool, done: int, total: int, start: float) -> None:
+    if enabled and (done % 500 == 0 or done == total):
+        rate = done / (time.perf_counter() - start)
+        print(f"{done}/{total} utterances, {rate:.1f}/s", file=sys.stderr, flush=True)
+
+
+def load_manifest(path: str | Path) -> list[dict]:
+    """The rows of a train.jsonl / test.jsonl; `audio` stays relative to the manifest's folder."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.corpus.build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", help="output folder")
+    parser.add_argument("--zh", type=int, default=0, help="Mandarin training utterances")
+    parser.add_argument("--en", type=int, default=0, help="English training utterances")
+    parser.add_argument("--test-zh", type=int, default=0, help="Mandarin test utterances")
+    parser.add_argument("--test-en", type=int, default=0, help="English test utterances")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--espeak", help="espeak-ng binary (default $ESPEAK_NG_BIN or espeak-ng on PATH)")
+    parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
+    args = parser.parse_args(argv)
+    try:
+        espeak = Espeak.locate(args.espeak, args.espeak_data)
+        summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
+                               seed=args.seed, workers=args.workers, espeak=espeak, progress=True)
+    except (WorkbenchError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

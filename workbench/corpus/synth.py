@@ -1,0 +1,351 @@
+"""Speech synthesis for the synthetic corpus: espeak-ng voices, seeded prosody and augmentation.
+
+espeak-ng runs as a subprocess (`espeak-ng -v VOICE -s RATE -p PITCH -a AMP --stdout TEXT`), so a
+machine without a system install can use a copy unpacked from the Debian packages with
+`dpkg -x` (see `Espeak`). Output is 22.05 kHz WAV, resampled to 16 kHz float32.
+
+Mandarin needs care with Debian's espeak-ng 1.51: its `cmn` voice ("latin as English") reads
+many Chinese characters as *pinyin with tone digits spelled in English* ("明" → "ming two"),
+because the dictionary maps them to pinyin text that is then read as Latin script.
+`cmn-latn-pinyin` reads the same characters correctly. So a Mandarin voice "cmn+f2" speaks
+Chinese runs with `cmn-latn-pinyin+f2` and English runs (code-switching) with `cmn+f2`, switched
+inside one espeak call with SSML `<voice>` tags; both share the cmn phoneme set and the variant,
+so the speaker stays the same across the switch.
+
+Voices are `base+variant` (an espeak language voice plus a `!v` variant that changes formants
+and pitch range). `HELD_OUT_VOICES` combine a base and a variant that no training voice uses,
+so a test set can measure generalisation to an unseen speaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ..errors import WorkbenchError
+
+SAMPLE_RATE = 16000
+
+
+class EspeakError(WorkbenchError):
+    """espeak-ng is missing, misconfigured or failed on an input."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Voices
+
+# espeak's formant variants; the novelty ones (robots, whisper, croak) are left out.
+TRAIN_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4",
+                  "Andrea", "Annie", "aunty", "belinda", "paul", "max", "edward", "klatt")
+# Only the espeak (gmw) English voices: the mb-* ones need MBRola, which Debian does not ship here.
+EN_TRAIN_BASES = ("en-us", "en-gb", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+
+
+@dataclass(frozen=True)
+class Voice:
+    language: str  # "zh" or "en"
+    base: str  # espeak language voice: "cmn", "en-gb", ...
+    variant: str  # espeak variant file under voices/!v
+
+    @property
+    def name(self) -> str:
+        return f"{self.base}+{self.variant}"
+
+
+TRAIN_VOICES: dict[str, tuple[Voice, ...]] = {
+    "zh": tuple(Voice("zh", "cmn", v) for v in TRAIN_VARIANTS),
+    "en": tuple(Voice("en", b, v) for b in EN_TRAIN_BASES for v in TRAIN_VARIANTS),
+}
+# Unseen base accent and unseen variant for English; unseen variant for Mandarin (espeak has one).
+HELD_OUT_VOICES: dict[str, Voice] = {"zh": Voice("zh", "cmn", "f5"), "en": Voice("en", "en-gb-scotland", "f5")}
+
+# espeak's -s. Measured on espeak-ng 1.51: cmn at 150-210 speaks 3.4-4.9 characters/s, near read
+# Mandarin; en at 130-190 gives 155-225 words/min counting number words.
+RATES = {"zh": (150, 210), "en": (130, 190)}
+PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
+
+
+def voice_by_name(name: str) -> Voice:
+    """'cmn+f2' → its Voice (training or held-out)."""
+    for voice in [*TRAIN_VOICES["zh"], *TRAIN_VOICES["en"], *HELD_OUT_VOICES.values()]:
+        if voice.name == name:
+            return voice
+    raise KeyError(f"unknown corpus voice {name!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# The espeak-ng executable
+
+
+@dataclass(frozen=True)
+class Espeak:
+    """Where espeak-ng and its data live.
+
+    `binary`: path or command name; default $ESPEAK_NG_BIN, else `espeak-ng` on PATH.
+    `data`: the espeak-ng-data directory (or its parent); default $ESPEAK_DATA_PATH, else the
+    binary's built-in path. For a `dpkg -x ROOT` unpack, giving the binary ROOT/usr/bin/espeak-ng
+    is enough: the data directory and libespeak-ng beside it in ROOT/usr/lib/<triplet> are found
+    and put in the child's ESPEAK_DATA_PATH / LD_LIBRARY_PATH.
+
+    Debian's libpcaudio0 links libasound2 and libpulse0, so the binary fails to load ("libasound.so.2:
+    cannot open shared object file") where those are absent, although --stdout never plays sound.
+    Unpack those packages too, or put a no-op libpcaudio.so.0 (the eight `audio_object_*` /
+    `create_audio_device_object` entry points) in the unpacked lib directory.
+    """
+
+    binary: str = ""
+    data: str | None = None
+    lib_dirs: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def locate(cls, binary: str | None = None, data: str | None = None) -> Espeak:
+        binary = binary or os.environ.get("ESPEAK_NG_BIN") or shutil.which("espeak-ng") or ""
+        if not binary:
+            raise EspeakError("espeak-ng not found: install it, or pass --espeak PATH or set ESPEAK_NG_BIN")
+        resolved = shutil.which(binary) or binary
+        if not Path(resolved).is_file():
+            raise EspeakError(f"espeak-ng binary {binary!r} does not exist")
+        data = data or os.environ.get("ESPEAK_DATA_PATH")
+        lib_dirs: list[str] = []
+        prefix = Path(resolved).resolve().parent.parent  # ROOT/usr for an unpacked package
+        if prefix not in (Path("/usr"), Path("/usr/local")):  # a system install needs no help
+            for lib in sorted(prefix.glob("lib/*/libespeak-ng.so.1")) + sorted(prefix.glob("lib/libespeak-ng.so.1")):
+                lib_dirs.append(str(lib.parent))
+                if data is None and (lib.parent / "espeak-ng-data").is_dir():
+                    data = str(lib.parent / "espeak-ng-data")
+        if data is not None:
+            data_dir = Path(data)
+            if (data_dir / "espeak-ng-data").is_dir():  # the parent was given
+                data_dir = data_dir / "espeak-ng-data"
+            if not (data_dir / "phontab").is_file():
+                raise EspeakError(f"{data}: not an espeak-ng-data directory (no phontab)")
+            data = str(data_dir)
+        return cls(binary=resolved, data=data, lib_dirs=tuple(lib_dirs))
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.data:
+            env["ESPEAK_DATA_PATH"] = self.data
+        if self.lib_dirs:
+            env["LD_LIBRARY_PATH"] = os.pathsep.join([*self.lib_dirs, env.get("LD_LIBRARY_PATH", "")]).rstrip(":")
+        return env
+
+    def run(self, args: list[str], text: str) -> bytes:
+        # The text goes last on the command line: no shell, so nothing in it is interpreted.
+        try:
+            proc = subprocess.run([self.binary, *args, text], capture_output=True, env=self.env(), timeout=120)
+        except OSError as exc:
+            raise EspeakError(f"cannot run {self.binary}: {exc}") from None
+        if proc.returncode != 0 or not proc.stdout:
+            detail = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+            raise EspeakError(f"espeak-ng failed ({detail}) on {text!r}")
+        return proc.stdout
+
+    def data_dir(self) -> Path:
+        """The data directory the binary actually uses (its --version says)."""
+        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, env=self.env(), timeout=30)
+        match = re.search(r"Data at:\s*(.+)", out.stdout)
+        if out.returncode != 0 or not match:
+            raise EspeakError(f"{self.binary} --version failed: {(out.stderr or out.stdout).strip()}")
+        return Path(match.group(1).strip())
+
+    def check(self, voices: list[Voice] | None = None) -> None:
+        """Fail early and clearly if a voice or variant is missing.
+
+        espeak silently falls back to the base voice for an unknown variant, which would quietly
+        collapse speakers, so variant files are checked here.
+        """
+        data = self.data_dir()
+        listed = subprocess.run([self.binary, "--voices"], capture_output=True, text=True, env=self.env(), timeout=30)
+        languages = {line.split()[1] for line in listed.stdout.splitlines()[1:] if len(line.split()) > 1}
+        for voice in voices or [*TRAIN_VOICES["zh"], *TRAIN_VOICES["en"], *HELD_OUT_VOICES.values()]:
+            bases = ("cmn", "cmn-latn-pinyin") if voice.language == "zh" else (voice.base,)
+            for base in bases:
+                if base not in languages:
+                    raise EspeakError(f"espeak-ng at {self.binary} (data {data}) has no voice {base!r}")
+            if not (data / "voices" / "!v" / voice.variant).is_file():
+                raise EspeakError(f"espeak-ng data {data} has no variant {voice.variant!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Synthesis
+
+
+def espeak_args(text: str, voice: Voice, rate: int, pitch: int, amplitude: int = 100) -> tuple[list[str], str]:
+    """Command-line arguments and the text (plain or SSML) espeak-ng is given for `text`."""
+    prosody = ["-s", str(rate), "-p", str(pitch), "-a", str(amplitude), "--stdout"]
+    if voice.language == "en":
+        return ["-v", voice.name, *prosody], text
+    hanzi = f"cmn-latn-pinyin+{voice.variant}"
+    if not re.search(r"[A-Za-z]", text):
+        return ["-v", hanzi, *prosody], text
+    # Code-switched: Chinese runs with the pinyin voice, Latin runs with `cmn` (reads Latin as English).
+    parts = []
+    for run in re.findall(r"[A-Za-z' ]*[A-Za-z]|[^A-Za-z]+", text):
+        name = voice.name if re.match(r"[A-Za-z]", run) else hanzi
+        parts.append(f'<voice name="{name}">{run.strip()}</voice>')
+    return ["-m", "-v", hanzi, *prosody], "<speak>" + "".join(parts) + "</speak>"
+
+
+def speak(text: str, voice: Voice, rate: int, pitch: int, espeak: Espeak, amplitude: int = 100) -> np.ndarray:
+    """espeak-ng's rendering of `text`, 16 kHz mono float32, with its own silences."""
+    args, payload = espeak_args(text, voice, rate, pitch, amplitude)
+    wav = espeak.run(args, payload)
+    # espeak streams to stdout, so its WAV header carries a placeholder length; libsndfile copes.
+    data, rate_in = sf.read(io.BytesIO(wav), dtype="float32", always_2d=False)
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    if data.size == 0:
+        raise EspeakError(f"espeak-ng produced no audio for {text!r}")
+    return soxr.resample(data, rate_in, SAMPLE_RATE, quality="HQ").astype(np.float32)
+
+
+def utterance_seed(seed: int, utterance_id: str) -> int:
+    """A 63-bit seed from the corpus seed and an utterance id: stable across runs and processes,
+    so an utterance's audio never depends on which worker made it or in what order."""
+    digest = hashlib.sha256(f"{seed}:{utterance_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def pick_voice(language: str, seed: int, held_out: bool = False) -> Voice:
+    if held_out:
+        return HELD_OUT_VOICES[language]
+    return random.Random(seed).choice(TRAIN_VOICES[language])
+
+
+@dataclass
+class Utterance:
+    audio: np.ndarray  # float32, 16 kHz, mono
+    text: str
+    voice: Voice
+    params: dict  # prosody and augmentation, for the manifest
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+
+def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice | None = None,
+               augment: bool = True) -> Utterance:
+    """Speak `text` with seeded prosody and augmentation; the same arguments give the same samples.
+
+    `voice` defaults to a seeded choice among the training voices of `language`.
+    """
+    rng = np.random.default_rng(seed)
+    voice = voice or pick_voice(language, seed)
+    rate = int(rng.integers(RATES[language][0], RATES[language][1] + 1))
+    pitch = int(rng.integers(PITCH[0], PITCH[1] + 1))
+    speech = _trim(speak(text, voice, rate, pitch, espeak))
+    audio, aug = _augment(speech, rng) if augment else (_pad(speech, 0.1, 0.1), {"clean": True})
+    return Utterance(audio=audio, text=text, voice=voice, params={"rate": rate, "pitch": pitch, **aug})
+
+
+# ----------------------------------------------------------------------------------------------
+# Augmentation
+
+TARGET_RMS_DB = -20.0  # speech level before the random gain
+
+
+def _db(x: float) -> float:
+    return 10 ** (x / 20)
+
+
+def _trim(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
+    """Cut espeak's own leading/trailing silence so the added silence is the only silence."""
+    loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * _db(floor_db))
+    if loud.size == 0:
+        return x
+    margin = int(0.01 * SAMPLE_RATE)
+    return x[max(loud[0] - margin, 0) : loud[-1] + margin + 1]
+
+
+def _pad(x: np.ndarray, lead_s: float, trail_s: float) -> np.ndarray:
+    lead, trail = int(lead_s * SAMPLE_RATE), int(trail_s * SAMPLE_RATE)
+    return np.concatenate([np.zeros(lead, np.float32), x, np.zeros(trail, np.float32)])
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) + 1e-12
+
+
+def _fft_size(n: int) -> int:
+    """A power of two >= n: pocketfft is slow on lengths with large prime factors."""
+    return 1 << max(n - 1, 1).bit_length()
+
+
+def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS white, pink (1/f power) or brown (1/f² power) noise, shaped in the frequency domain."""
+    size = _fft_size(n)
+    white = rng.standard_normal(size)
+    if colour == "white":
+        noise = white[:n]
+    else:
+        alpha = {"pink": 1.0, "brown": 2.0}[colour]
+        freqs = np.fft.rfftfreq(size, 1 / SAMPLE_RATE)
+        # Below 20 Hz the 1/f shape would put most of the power into inaudible rumble.
+        shape = np.maximum(freqs, 20.0) ** (-alpha / 2)
+        shape[0] = 0.0
+        noise = np.fft.irfft(np.fft.rfft(white) * shape, size)[:n]
+    return (noise / _rms(noise)).astype(np.float32)
+
+
+def reverb(x: np.ndarray, rt60: float, wet: float, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic room: the dry signal plus `wet` of an exponentially decaying noise tail.
+
+    The impulse response decays by 60 dB at `rt60` seconds (amplitude exp(-ln(1000) t / rt60)).
+    The output keeps x's length: the trailing silence absorbs the tail.
+    """
+    n_ir = int(rt60 * SAMPLE_RATE)
+    t = np.arange(n_ir) / SAMPLE_RATE
+    ir = rng.standard_normal(n_ir) * np.exp(-np.log(1000.0) * t / rt60)
+    ir[: int(0.002 * SAMPLE_RATE)] = 0.0  # first reflections arrive a few ms after the direct sound
+    size = _fft_size(len(x) + n_ir)
+    tail = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)[: len(x)]
+    tail *= _rms(x) / _rms(tail)
+    return ((1 - wet) * x + wet * tail).astype(np.float32)
+
+
+def _augment(speech: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Silence padding, level normalisation, then (unless clean) reverb, noise and gain.
+
+    Every draw happens whether or not it is used, so one choice never shifts the random stream
+    of the next and parameters stay comparable across utterances.
+    """
+    lead, trail = rng.uniform(0.05, 0.4, size=2)
+    clean = rng.random() < 0.2
+    use_reverb = rng.random() < 0.35
+    rt60, wet = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.6)
+    use_noise = rng.random() < 0.7
+    colour = str(rng.choice(["white", "pink", "brown"]))
+    snr = rng.uniform(10, 40)
+    gain_db = rng.uniform(-12, 3)
+
+    x = _pad(speech, lead, trail)
+    x *= _db(TARGET_RMS_DB) / _rms(speech)
+    params: dict = {"clean": bool(clean), "lead_s": round(float(lead), 3), "trail_s": round(float(trail), 3)}
+    if not clean:
+        if use_reverb:
+            x = reverb(x, rt60, wet, rng)
+            params.update(rt60=round(float(rt60), 3), wet=round(float(wet), 3))
+        if use_noise:
+            # SNR against the speech level (the padding would otherwise lower the reference).
+            noise = coloured_noise(len(x), colour, rng) * (_db(TARGET_RMS_DB) / _db(snr))
+            x = x + noise
+            params.update(noise=colour, snr_db=round(float(snr), 2))
+        x *= _db(gain_db)
+        params["gain_db"] = round(float(gain_db), 2)
+    peak = float(np.abs(x).max())
+    if peak > 0.99:  # a loud gain on a peaky voice: scale down rather than clip
+        x *= 0.99 / peak
+    return x.astype(np.float32), params
