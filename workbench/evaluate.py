@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import WorkbenchError
-from .train.vocab import split_words
+from .text import split_words
 
 PUNCT = re.compile(r"[^\w\s']|_", re.UNICODE)
 

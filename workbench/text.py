@@ -15,11 +15,23 @@ with upstream's character for character:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .errors import CheckpointError
 
 DROPPED = ("<s>", "</s>", "<unk>", "<OOV>")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def split_words(text: str) -> list[str]:
+    """Chinese characters one by one, English words whole and lower-cased (as paraformer-zh
+    outputs them): the unit of both the demo vocabulary and the mixed error rate."""
+    words = []
+    for chunk in text.split():
+        for part in re.findall(r"[\u4e00-\u9fff]|[^\u4e00-\u9fff]+", chunk):
+            words.append(part if CJK.match(part) else part.lower())
+    return words
 
 
 def load_token_list(path: str | Path) -> list[str]:

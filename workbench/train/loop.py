@@ -55,11 +55,13 @@ def load_checkpoint(directory: Path, model: nn.Module, optimizer: optim.Optimize
 def train(
     model: nn.Module,
     loss_fn: Callable[..., tuple[mx.array, dict]],
-    batch_stream: Callable[[int], Iterator],
+    batch_stream: Callable[[int], Iterator[list[int]]],
+    make_batch: Callable[[list[int]], dict],
     config: TrainConfig,
     out: Path,
 ) -> nn.Module:
-    """Run `config.steps` optimisation steps; `batch_stream(seed)` yields batches forever."""
+    """Run `config.steps` optimisation steps; `batch_stream(seed)` yields example indices forever
+    and `make_batch` turns them into model inputs (only for batches actually trained on)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2))
     mx.random.seed(config.seed)
@@ -74,7 +76,7 @@ def train(
     start, window = time.time(), []
     model.train()
     while step < config.steps:
-        batch = next(stream)
+        batch = make_batch(next(stream))
         loss, grads = value_and_grad(model, batch)
         grads, norm = optim.clip_grad_norm(grads, config.grad_clip)
         optimizer.update(model, grads)

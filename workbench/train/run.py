@@ -38,12 +38,11 @@ NANO_DEMO = {
 }
 
 
-def _stream(lengths, max_frames, make):
+def _stream(lengths, max_frames):
     def stream(seed):
         rng = np.random.default_rng(seed)
         while True:
-            for idx in batches(lengths, max_frames, rng):
-                yield make(idx)
+            yield from batches(lengths, max_frames, rng)
 
     return stream
 
@@ -68,8 +67,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     model = Paraformer(model_config)
     _initialise(model, init)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
-    stream = _stream([len(e.features) for e in examples], max_frames, make)
-    train(model, paraformer_objective.loss_fn, stream, config, out)
+    stream = _stream([len(e.features) for e in examples], max_frames)
+    train(model, paraformer_objective.loss_fn, stream, make, config, out)
 
     work = out / "export-files"
     work.mkdir(exist_ok=True)
@@ -97,8 +96,8 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     _initialise(model, init)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
     loss = lambda m, b: nano_objective.loss_fn(m, b, prefix, suffix)  # noqa: E731
-    stream = _stream([len(e.features) for e in examples], max_frames, make)
-    train(model, loss, stream, config, out)
+    stream = _stream([len(e.features) for e in examples], max_frames)
+    train(model, loss, stream, make, config, out)
     write_model_dir(out / "model", model_config.to_dict(), _half(model), {"tokenizer.json": work / "tokenizer.json"},
                     overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")

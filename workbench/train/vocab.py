@@ -11,25 +11,16 @@ tokens, so the upstream prompt layout (and our prompt code) works unchanged.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from ..text import CJK, split_words
+
 SPECIALS = ["<blank>", "<s>", "</s>"]
 UNK = "<unk>"
-CJK = re.compile(r"[\u4e00-\u9fff]")
 QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-
-
-def split_words(text: str) -> list[str]:
-    """Chinese characters one by one, English words whole (lower-cased, as paraformer-zh outputs)."""
-    words = []
-    for chunk in text.split():
-        for part in re.findall(r"[\u4e00-\u9fff]|[^\u4e00-\u9fff]+", chunk):
-            words.append(part if CJK.match(part) else part.lower())
-    return words
 
 
 class ParaformerVocab:
