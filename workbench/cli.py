@@ -19,6 +19,11 @@ def _cmd_convert(args) -> None:
     if skipped:
         prefixes = sorted({".".join(k.split(".")[:2]) for k in skipped})
         print(f"skipped {len(skipped)} upstream weights not used for inference: {', '.join(prefixes)}")
+    if args.quantize:
+        from .quantize import quantize_model_dir
+
+        levels = quantize_model_dir(args.dst, args.quantize, args.group_size)
+        print(f"quantized: {', '.join(f'{k}={v}' for k, v in levels.items())} (group size {args.group_size})")
     print(f"wrote {args.dst}")
 
 
@@ -128,6 +133,57 @@ def _cmd_train(args) -> None:
     print(f"wrote {path}")
 
 
+def _cmd_compare_quant(args) -> None:
+    import statistics
+    import time
+
+    import mlx.core as mx
+    import numpy as np
+
+    from . import load
+    from .quantize import apply_levels, parameter_bytes, parse_levels, weight_errors
+
+    reference = load(args.model)
+    logits_name = "decoder.logits" if reference.kind == "paraformer" else "llm.logits"
+    options = _decoding_options(args, reference)
+    baseline = {f: reference.transcribe(f, capture=[logits_name], **options) for f in args.files}
+    rows = []
+    for level in args.levels:
+        pipeline = load(args.model)
+        apply_levels(pipeline.model, pipeline.kind, parse_levels(level, pipeline.kind), args.group_size)
+        mx.reset_peak_memory()
+        times, agree, total, divergence = [], 0, 0, []
+        for f in args.files:
+            start = time.perf_counter()
+            out = pipeline.transcribe(f, capture=[logits_name], **options)
+            times.append(time.perf_counter() - start)
+            ref = baseline[f]
+            ids, ref_ids = [t.id for t in out.tokens], [t.id for t in ref.tokens]
+            agree += sum(a == b for a, b in zip(ids, ref_ids))
+            total += max(len(ids), len(ref_ids))
+            a, b = out.captures[logits_name], ref.captures[logits_name]
+            n = min(len(a), len(b))
+            if n:
+                divergence.append(float(np.abs(a[:n] - b[:n]).max() / np.abs(b[:n]).max()))
+        errors = weight_errors(reference.model, pipeline.model)
+        rows.append({
+            "level": level,
+            "size_MB": parameter_bytes(pipeline.model) / 2**20,
+            "token_agreement": agree / max(total, 1),
+            "logit_divergence_rel": max(divergence, default=0.0),
+            "mean_weight_error_rel": statistics.fmean(errors.values()) if errors else 0.0,
+            "median_s": statistics.median(times),
+            "peak_memory_MB": mx.get_peak_memory() / 2**20,
+            "texts": [pipeline.transcribe(f, **options).text for f in args.files][:3] if args.show_text else None,
+        })
+        if args.refs:
+            from .evaluate import evaluate, read_references
+
+            rows[-1]["error_rates"] = evaluate(pipeline, read_references(args.refs), **options)["summary"]
+    for row in rows:
+        print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
+
+
 def _add_decoding_flags(p) -> None:
     g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
     g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
@@ -156,7 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", help="upstream directory (model.pt, config.yaml, ...)")
     p.add_argument("dst", help="output MLX model directory")
     p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
+    p.add_argument("--quantize", metavar="SPEC", help="store quantized: LEVEL or COMPONENT=LEVEL,... "
+                   "(levels fp32 bf16 fp16 8bit 4bit)")
+    p.add_argument("--group-size", type=int, default=64)
     p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("compare-quant", help="what each precision/quantization level costs on some audio")
+    p.add_argument("model")
+    p.add_argument("files", nargs="+", help="audio files")
+    p.add_argument("--levels", nargs="+", default=["bf16", "8bit", "4bit"],
+                   help="LEVEL or COMPONENT=LEVEL,... each; compared with fp32")
+    p.add_argument("--group-size", type=int, default=64)
+    p.add_argument("--refs", help="reference TSV/JSONL for CER/WER per level")
+    p.add_argument("--show-text", action="store_true")
+    _add_decoding_flags(p)
+    p.set_defaults(func=_cmd_compare_quant)
 
     p = sub.add_parser("transcribe", help="transcribe audio files")
     p.add_argument("files", nargs="+")

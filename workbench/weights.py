@@ -12,6 +12,7 @@ import mlx.nn as nn
 from mlx.utils import tree_flatten
 
 from .errors import CheckpointError
+from .quantize import quantize_like_checkpoint
 
 
 def _names(keys, limit: int = 8) -> str:
@@ -44,8 +45,11 @@ def check_weights(model: nn.Module, weights: dict[str, mx.array], where: str) ->
 
 def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: str) -> None:
     """Load after `check_weights`. Weights stored in half precision (the shipped demos) are
-    computed in fp32 like everything else; lower precisions are a choice made after loading."""
+    computed in fp32 like everything else; lower precisions are a choice made after loading.
+    Layers stored quantized (a `.scales` key beside the weight) are rebuilt quantized first."""
+    quantize_like_checkpoint(model, weights)
     check_weights(model, weights, where)
-    weights = {k: v.astype(mx.float32) if v.dtype in (mx.float16, mx.bfloat16) else v for k, v in weights.items()}
+    weights = {k: v.astype(mx.float32) if v.dtype in (mx.float16, mx.bfloat16) and not k.endswith((".scales", ".biases"))
+               else v for k, v in weights.items()}
     model.load_weights(list(weights.items()), strict=True)
     model.eval()
