@@ -152,11 +152,12 @@ def _cmd_compare_quant(args) -> None:
         pipeline = load(args.model)
         apply_levels(pipeline.model, pipeline.kind, parse_levels(level, pipeline.kind), args.group_size)
         mx.reset_peak_memory()
-        times, agree, total, divergence = [], 0, 0, []
+        times, agree, total, divergence, texts = [], 0, 0, [], []
         for f in args.files:
             start = time.perf_counter()
             out = pipeline.transcribe(f, capture=[logits_name], **options)
             times.append(time.perf_counter() - start)
+            texts.append(out.text)
             ref = baseline[f]
             ids, ref_ids = [t.id for t in out.tokens], [t.id for t in ref.tokens]
             agree += sum(a == b for a, b in zip(ids, ref_ids))
@@ -174,7 +175,7 @@ def _cmd_compare_quant(args) -> None:
             "mean_weight_error_rel": statistics.fmean(errors.values()) if errors else 0.0,
             "median_s": statistics.median(times),
             "peak_memory_MB": mx.get_peak_memory() / 2**20,
-            "texts": [pipeline.transcribe(f, **options).text for f in args.files][:3] if args.show_text else None,
+            "texts": texts if args.show_text else None,
         })
         if args.refs:
             from .evaluate import evaluate, read_references
