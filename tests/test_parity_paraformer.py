@@ -99,3 +99,17 @@ def test_capturing_does_not_change_outputs(paraformer_dirs):
     layers = pipeline.config.encoder_conf.num_blocks
     assert inspected.captures["encoder.layers.0.attn"].shape[0] == pipeline.config.encoder_conf.attention_heads
     assert sum(name.endswith(".attn") for name in inspected.captures) == layers
+
+
+def test_batched_transcription_equals_one_at_a_time(paraformer_dirs):
+    pipeline = workbench.load(paraformer_dirs("tiny")[1])
+    clips = [speech_like(s, 50 + i) for i, s in enumerate([2.2, 5.3, 3.1, 0.9])]
+    capture = ["encoder.out", "predictor.alphas", "decoder.logits", "decoder.layers.0.cross_attn"]
+    batched = pipeline.transcribe_batch(clips, sample_rate=16000, capture=capture)
+    for clip, together in zip(clips, batched):
+        alone = pipeline.transcribe(clip, sample_rate=16000, capture=capture)
+        assert together.text == alone.text
+        assert [(t.id, t.start, t.end) for t in together.tokens] == [(t.id, t.start, t.end) for t in alone.tokens]
+        for name in capture:
+            assert together.captures[name].shape == alone.captures[name].shape, name
+            np.testing.assert_allclose(together.captures[name], alone.captures[name], atol=1e-4, rtol=1e-4, err_msg=name)

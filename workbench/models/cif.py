@@ -111,8 +111,13 @@ class CifPredictorV2(nn.Module):
         self.cif_output = nn.Linear(conf.idim, 1)
 
     def frame_alphas(self, hidden: mx.array, mask: mx.array | None = None) -> mx.array:
-        """Per-frame weights [B,T] (zero at padded frames)."""
+        """Per-frame weights [B,T] (zero at padded frames).
+
+        Padded frames are zeroed before the convolution, so the last real frame sees the same
+        zero context as in a batch of one (upstream lets padding leak in there)."""
         c = self.conf
+        if mask is not None:
+            hidden = hidden * mask[..., None]
         padded = mx.pad(hidden, [(0, 0), (c.l_order, c.r_order), (0, 0)])
         context = nn.relu(self.cif_conv1d(padded))
         alphas = mx.sigmoid(self.cif_output(context)[..., 0])

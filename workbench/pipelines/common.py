@@ -30,10 +30,19 @@ class Stopwatch:
         return self.timings
 
 
-def audio_features(frontend: WavFrontend, audio, sample_rate: int | None, trace: Trace) -> tuple[np.ndarray, np.ndarray]:
-    """Load audio and compute features; returns (waveform, features) and records the frontend names."""
-    waveform = load_audio(audio, sample_rate)
-    fbank, features = frontend(waveform)
-    for name, value in zip(FRONTEND_NAMES, (waveform, fbank, features)):
-        trace.put(name, [value])
-    return waveform, features
+def audio_features(frontend: WavFrontend, audios: list, sample_rate: int | None, trace: Trace):
+    """Load each audio and compute its features; returns (waveforms, features) as lists and
+    records the frontend capture names (one entry per batch item)."""
+    staged = [(w, *frontend(w)) for w in (load_audio(a, sample_rate) for a in audios)]
+    for name, values in zip(FRONTEND_NAMES, zip(*staged)):
+        trace.put(name, list(values))
+    return [s[0] for s in staged], [s[2] for s in staged]
+
+
+def pad_stack(arrays: list[np.ndarray], value=0) -> np.ndarray:
+    """[B, longest, ...] with each array at the start of its row and `value` after it."""
+    longest = max(len(a) for a in arrays)
+    out = np.full((len(arrays), longest) + arrays[0].shape[1:], value, dtype=arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out

@@ -104,7 +104,7 @@ class NanoPipeline:
         if decoding.strategy == "beam" and (steps.want_logits or steps.layers):
             raise CaptureError("llm.logits and llm.layers.*.attn follow one sequence; use greedy or sample to capture them")
         watch = Stopwatch()
-        waveform, features = audio_features(self.frontend, audio, sample_rate, trace)
+        (waveform,), (features,) = audio_features(self.frontend, [audio], sample_rate, trace)
         watch.lap("frontend")
 
         enc = self.model.audio_encoder(mx.array(features)[None], None, trace)

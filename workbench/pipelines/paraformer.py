@@ -15,7 +15,7 @@ from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
 from ..weights import load_weights_strict
-from .common import FRONTEND_NAMES, Stopwatch, audio_features
+from .common import FRONTEND_NAMES, Stopwatch, audio_features, pad_stack
 
 
 def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min_share: float = 0.1):
@@ -74,36 +74,70 @@ class ParaformerPipeline:
         return FRONTEND_NAMES + self.model.capture_names()
 
     def transcribe(self, audio, *, sample_rate: int | None = None, capture=()) -> Transcription:
+        return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture)[0]
+
+    def transcribe_batch(self, audios: list, *, sample_rate: int | None = None, capture=()) -> list[Transcription]:
+        """Several clips in one pass. Padding is masked everywhere (attention keys, FSMN inputs,
+        CIF context, decoder tokens), so each result equals that clip transcribed alone; timings
+        are the batch's."""
         trace = Trace(capture, self.capture_names())
         watch = Stopwatch()
-        waveform, features = audio_features(self.frontend, audio, sample_rate, trace)
+        waveforms, features = audio_features(self.frontend, audios, sample_rate, trace)
         watch.lap("frontend")
 
-        enc = self.model.encode(mx.array(features)[None], None, trace)
+        lengths = [f.shape[0] for f in features]
+        mask = None
+        if len(set(lengths)) > 1:
+            mask = (mx.arange(max(lengths))[None] < mx.array(lengths)[:, None]).astype(mx.float32)
+        enc = self.model.encode(mx.array(pad_stack(features)), mask, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        cif = self.model.predict(enc, [features.shape[0]], None, trace)
+        cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
 
-        tokens: list[Token] = []
-        n = cif.token_num[0]
-        if n > 0:
-            logits = self.model.decode(cif, enc, [features.shape[0]], trace)[0, :n]
+        ids = best = None
+        if max(cif.token_num) > 0:
+            logits = self.model.decode(cif, enc, lengths, trace)
             logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
             ids = mx.argmax(logprobs, axis=-1)
-            best = mx.take_along_axis(logprobs, ids[:, None], axis=-1)[:, 0]
+            best = mx.take_along_axis(logprobs, ids[..., None], axis=-1)[..., 0]
             mx.eval(ids, best)
-            times = token_times(cif.alphas[0], cif.fires[0], self.frame_seconds)
-            for i, score, (t0, t1) in zip(ids.tolist(), best.tolist(), times):
-                if i not in (BLANK_ID, SOS_ID, EOS_ID):
-                    tokens.append(Token(i, self.tokens[i], score, round(t0, 3), round(t1, 3)))
+            ids, best = ids.tolist(), best.tolist()
         watch.lap("decoder")
-        text = sentence_postprocess([t.text for t in tokens])
-        return Transcription(
-            text=text,
-            tokens=tokens,
-            duration=len(waveform) / SAMPLE_RATE,
-            timings=watch.finish(),
-            captures=trace.collect(0),
-            model=self.name,
-        )
+        timings = watch.finish()
+
+        results = []
+        for b, waveform in enumerate(waveforms):
+            n = cif.token_num[b]
+            tokens: list[Token] = []
+            if n > 0:
+                times = token_times(cif.alphas[b], cif.fires[b], self.frame_seconds)
+                for i, score, (t0, t1) in zip(ids[b][:n], best[b][:n], times):
+                    if i not in (BLANK_ID, SOS_ID, EOS_ID):
+                        tokens.append(Token(i, self.tokens[i], score, round(t0, 3), round(t1, 3)))
+            results.append(Transcription(
+                text=sentence_postprocess([t.text for t in tokens]),
+                tokens=tokens,
+                duration=len(waveform) / SAMPLE_RATE,
+                timings=dict(timings),
+                captures=_trim(trace.collect(b), lengths[b], n),
+                model=self.name,
+            ))
+        return results
+
+
+def _trim(captures: dict[str, np.ndarray], frames: int, tokens: int) -> dict[str, np.ndarray]:
+    """Cut batch padding off captured arrays: encoder arrays to the clip's frames, decoder arrays
+    to its tokens (and cross-attention keys to its frames)."""
+    out = {}
+    for name, value in captures.items():
+        if name.startswith("encoder.") and name.endswith(".attn"):
+            value = value[:, :frames, :frames]
+        elif name.startswith("encoder."):
+            value = value[:frames]
+        elif name.endswith(".cross_attn"):
+            value = value[:, :tokens, :frames]
+        elif name.startswith("decoder."):
+            value = value[:tokens]
+        out[name] = value
+    return out

@@ -75,10 +75,3 @@ def batches(lengths: list[int], max_frames: int, rng: np.random.Generator):
     rng.shuffle(out)
     return out
 
-
-def pad(arrays: list[np.ndarray], value=0) -> np.ndarray:
-    longest = max(len(a) for a in arrays)
-    out = np.full((len(arrays), longest) + arrays[0].shape[1:], value, dtype=arrays[0].dtype)
-    for i, a in enumerate(arrays):
-        out[i, : len(a)] = a
-    return out

@@ -12,7 +12,8 @@ import mlx.core as mx
 import numpy as np
 
 from ..models.fun_asr_nano import FunASRNano, n_audio_positions
-from .data import Example, pad
+from ..pipelines.common import pad_stack as pad
+from .data import Example
 
 IGNORE = -100
 

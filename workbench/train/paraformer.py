@@ -14,7 +14,8 @@ import mlx.nn as nn
 import numpy as np
 
 from ..models.paraformer import Paraformer
-from .data import Example, pad
+from ..pipelines.common import pad_stack as pad
+from .data import Example
 
 IGNORE = -1
 
