@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/oracle, tests/synthetic_audio
+sys.path.insert(0, str(Path(__file__).parent))  # shared helpers between test modules
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 _PARITY: dict[str, list[dict]] = defaultdict(list)
@@ -30,7 +30,7 @@ def quiet():
 @pytest.fixture(scope="session")
 def paraformer_dirs(tmp_path_factory):
     """(upstream_dir, converted_dir) for size 'tiny' or 'large', plain or SeACo; built on first use."""
-    from oracle.paraformer_upstream import make_paraformer_dir
+    from workbench.reference.paraformer_upstream import make_paraformer_dir
 
     from workbench.convert.paraformer import convert_paraformer
 
@@ -52,7 +52,7 @@ def paraformer_dirs(tmp_path_factory):
 @pytest.fixture(scope="session")
 def nano_dirs(tmp_path_factory):
     """(upstream_dir, converted_dir) for Nano size 'tiny' or 'encoder-full'; built on first use."""
-    from oracle.nano_upstream import make_nano_dir
+    from workbench.reference.nano_upstream import make_nano_dir
 
     from workbench.convert.nano import convert_nano
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from synthetic_audio import speech_like
+from workbench.reference.signals import speech_like
 
 from workbench.cli import main
 

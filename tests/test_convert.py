@@ -148,7 +148,7 @@ def test_cli_prints_one_error_line(tmp_path, upstream, capsys, damage, message):
 
 
 def test_nano_ctc_keys_are_reported_and_bf16_checkpoints_convert(tmp_path):
-    from oracle.nano_upstream import make_nano_dir
+    from workbench.reference.nano_upstream import make_nano_dir
 
     from workbench.convert.nano import convert_nano
 
@@ -165,7 +165,7 @@ def test_nano_ctc_keys_are_reported_and_bf16_checkpoints_convert(tmp_path):
 
 def test_nano_llm_runs_in_bf16_and_fp16(nano_dirs):
     import numpy as np
-    from synthetic_audio import speech_like
+    from workbench.reference.signals import speech_like
 
     from workbench.decoding import DecodingConfig
 

@@ -4,8 +4,8 @@ stage: encoder, adaptor, number of audio positions, prompt ids, LLM logits at ev
 
 import numpy as np
 import pytest
-from oracle.nano_upstream import run_nano
-from synthetic_audio import speech_like
+from workbench.reference.nano_upstream import run_nano
+from workbench.reference.signals import speech_like
 
 import workbench
 from workbench.decoding import DecodingConfig

@@ -7,8 +7,8 @@ ours on the same audio. Tolerances are the project's parity targets (docs/parity
 
 import numpy as np
 import pytest
-from oracle.paraformer_upstream import run_paraformer
-from synthetic_audio import speech_like
+from workbench.reference.paraformer_upstream import run_paraformer
+from workbench.reference.signals import speech_like
 from test_frontend import knf_fbank
 
 import workbench

