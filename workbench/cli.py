@@ -185,6 +185,14 @@ def _cmd_compare_quant(args) -> None:
         print(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False))
 
 
+def _cmd_bench(args) -> None:
+    from .bench import bench
+
+    report = bench(args.family, upstream_dir=args.upstream_dir, size=args.size, seconds=args.seconds, batch=args.batch,
+                   repeat=args.repeat, warmup=args.warmup, new_tokens=args.new_tokens, vs_upstream=args.vs == "upstream")
+    print(json.dumps(report, ensure_ascii=False))
+
+
 def _add_decoding_flags(p) -> None:
     g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
     g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
@@ -217,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "(levels fp32 bf16 fp16 8bit 4bit)")
     p.add_argument("--group-size", type=int, default=64)
     p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("bench", help="speed per stage (median of repeated runs), optionally against upstream FunASR")
+    p.add_argument("family", choices=["paraformer", "nano"])
+    p.add_argument("--upstream-dir", help="an upstream model directory; default: random weights at --size")
+    p.add_argument("--size", default="large", help="random-weight size: paraformer tiny|large, nano tiny|encoder-full")
+    p.add_argument("--seconds", type=float, default=10.0, help="audio length")
+    p.add_argument("--batch", type=int, default=1, help="clips per call (Paraformer)")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--new-tokens", type=int, default=32, help="Nano: tokens generated per run")
+    p.add_argument("--vs", choices=["upstream"], help="also time upstream FunASR (PyTorch) in the same run")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("compare-quant", help="what each precision/quantization level costs on some audio")
     p.add_argument("model")

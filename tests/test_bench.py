@@ -1,0 +1,16 @@
+"""The benchmark harness runs end to end (figures themselves are recorded in docs/benchmarks.md)."""
+
+from workbench.bench import bench
+
+
+def test_paraformer_bench_against_upstream_reports_every_field():
+    report = bench("paraformer", size="tiny", seconds=2.0, repeat=2, warmup=1, vs_upstream=True)
+    assert report["ours_median_s"] > 0 and report["upstream_median_s"] > 0
+    assert set(report["ours_stages_ms"]) == {"frontend", "encoder", "predictor", "decoder", "total"}
+    expected = report["upstream_median_s"] / report["ours_median_s"]  # from the rounded medians
+    assert abs(report["speedup_vs_upstream"] - expected) <= 0.01 + 0.01 * expected
+
+
+def test_nano_bench_generates_the_fixed_number_of_tokens():
+    report = bench("nano", size="tiny", seconds=2.0, repeat=2, warmup=1, new_tokens=5)
+    assert report["ours_decode_tokens_per_s"] > 0 and "prefill" in report["ours_stages_ms"]
