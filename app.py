@@ -1,6 +1,10 @@
 """Start the FunASR Workbench app on the bundled demo models: `python app.py` (see README)."""
 
-from workbench.app.ui import MAX_UPLOAD, build_app
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+
+from workbench.app.ui import MAX_UPLOAD, build_app  # noqa: E402
 
 if __name__ == "__main__":
     # At most two requests run at once; the rest wait in the queue with their position shown.
