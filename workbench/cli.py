@@ -34,7 +34,15 @@ def _cmd_transcribe(args) -> None:
     options = _decoding_options(args, pipeline)
     results = []
     for path in args.files:
-        result = pipeline.transcribe(path, capture=args.capture or (), **options)
+        if args.segment:
+            from .segment import transcribe_long
+
+            if args.capture:
+                raise WorkbenchError("--capture follows one forward pass; it cannot be combined with --segment")
+            report = lambda done, total: print(f"  segment {done}/{total}", file=sys.stderr)  # noqa: E731
+            result = transcribe_long(pipeline, path, progress=report, **options)
+        else:
+            result = pipeline.transcribe(path, capture=args.capture or (), **options)
         results.append((path, result))
         if args.save_captures and result.captures:
             import numpy as np
@@ -255,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (captured arrays as name/shape)")
     p.add_argument("--capture", nargs="+", metavar="NAME", help="internals to capture, wildcards allowed")
     p.add_argument("--save-captures", metavar="DIR", help="write captured arrays to DIR/<file>.npz")
+    p.add_argument("--segment", action="store_true",
+                   help="cut long recordings at pauses and transcribe piece by piece (global timestamps)")
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_transcribe)
 

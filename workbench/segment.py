@@ -1,0 +1,94 @@
+"""Long recordings: cut at pauses with an energy voice-activity detector, transcribe each segment,
+join with global timestamps.
+
+The models are trained on utterances of a few seconds (and upstream segments at 30 s at most); a
+43 s clip in one pass costs paraformer-demo 32 % CER against 0–14 % on its sentences alone.
+This detector is a measured stand-in for FunASR's FSMN-VAD: frame energies in dB, a threshold
+between the noise floor and the loud frames, short gaps bridged, and any segment longer than
+`max_segment_s` split at its quietest frame, so nothing is ever dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, load_audio
+from .result import Transcription
+
+HOP = 160  # 10 ms
+WINDOW = 400  # 25 ms
+
+
+def frame_energy_db(waveform: np.ndarray) -> np.ndarray:
+    if len(waveform) < WINDOW:
+        return np.full(1, -100.0)
+    frames = np.lib.stride_tricks.sliding_window_view(waveform, WINDOW)[::HOP]
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+
+
+def speech_segments(waveform: np.ndarray, max_segment_s: float = 20.0, min_gap_s: float = 0.3,
+                    min_speech_s: float = 0.1, pad_s: float = 0.15) -> list[tuple[float, float]]:
+    """(start, end) seconds of each stretch of speech, covering every loud frame."""
+    energy = frame_energy_db(waveform)
+    floor, loud = np.percentile(energy, 10), np.percentile(energy, 95)
+    if loud - floor < 6:  # no contrast: silence, or speech with no pauses at all
+        return [] if loud < -60 else _split_long([(0, len(energy))], energy, max_segment_s)
+    speech = energy > floor + 0.3 * (loud - floor)
+    runs, start = [], None
+    for i, s in enumerate(np.append(speech, False)):
+        if s and start is None:
+            start = i
+        elif not s and start is not None:
+            runs.append([start, i])
+            start = None
+    merged = []
+    for run in runs:  # bridge pauses shorter than min_gap_s: they are inside a sentence
+        if merged and (run[0] - merged[-1][1]) * HOP / SAMPLE_RATE < min_gap_s:
+            merged[-1][1] = run[1]
+        else:
+            merged.append(run)
+    merged = [r for r in merged if (r[1] - r[0]) * HOP / SAMPLE_RATE >= min_speech_s]
+    pad = int(pad_s * SAMPLE_RATE / HOP)
+    padded = [(max(0, a - pad), min(len(energy), b + pad)) for a, b in merged]
+    return _split_long(padded, energy, max_segment_s)
+
+
+def _split_long(frames: list[tuple[int, int]], energy: np.ndarray, max_segment_s: float) -> list[tuple[float, float]]:
+    limit = int(max_segment_s * SAMPLE_RATE / HOP)
+    out, todo = [], list(frames)
+    while todo:
+        a, b = todo.pop(0)
+        if b - a <= limit:
+            out.append((a * HOP / SAMPLE_RATE, (b * HOP + WINDOW - HOP) / SAMPLE_RATE))
+            continue
+        quarter = (b - a) // 4  # cut at the quietest frame of the middle half
+        cut = a + quarter + int(np.argmin(energy[a + quarter : b - quarter]))
+        todo[:0] = [(a, cut), (cut, b)]
+    return out
+
+
+def transcribe_long(pipeline, audio, *, sample_rate: int | None = None, max_segment_s: float = 20.0,
+                    progress: Callable[[int, int], None] | None = None, **options) -> Transcription:
+    """Transcribe segment by segment; token times are global, `extra["segments"]` lists each piece."""
+    waveform = load_audio(audio, sample_rate)
+    segments = speech_segments(waveform, max_segment_s)
+    texts, tokens, pieces, timings = [], [], [], {}
+    for i, (start, end) in enumerate(segments):
+        clip = waveform[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        if len(clip) < WINDOW:
+            continue
+        result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, **options)
+        for t in result.tokens:
+            tokens.append(dataclasses.replace(t, start=None if t.start is None else round(t.start + start, 3),
+                                              end=None if t.end is None else round(t.end + start, 3)))
+        pieces.append({"start": round(start, 3), "end": round(end, 3), "text": result.text})
+        texts.append(result.text)
+        for stage, ms in result.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + ms
+        if progress:
+            progress(i + 1, len(segments))
+    return Transcription(text=" ".join(t for t in texts if t), tokens=tokens, duration=len(waveform) / SAMPLE_RATE,
+                         timings=timings, model=getattr(pipeline, "name", ""), extra={"segments": pieces})
