@@ -46,3 +46,12 @@ def test_invalid_upload_is_an_error_message(client, tmp_path):
     bad.write_bytes(b"this is not audio" * 100)
     with pytest.raises(gradio_client.exceptions.AppError, match="not a readable audio file"):
         call(client, upload=bad)
+
+
+def test_long_clip_is_segmented(client):
+    from workbench.evaluate import edit_distance, units
+
+    text = call(client, sample="long_zh.flac")[0]
+    ref = units(REFS["long_zh.flac"], "zh")
+    assert len(text.split()) == 10  # one piece per sentence
+    assert edit_distance(ref, units(text, "zh")) / len(ref) <= 0.1

@@ -14,11 +14,14 @@ from pathlib import Path
 import gradio as gr
 import soundfile as sf
 
+from ..audio import load_audio
 from ..errors import WorkbenchError
 from ..loading import BUNDLED_DIR, load
+from ..segment import transcribe_long
 from .plots import cif_figure, features_figure
 
-MAX_SECONDS = 120  # longer recordings need segmentation (issue #7); refused with a clear message
+MAX_SECONDS = 600  # ten minutes; longer uploads are refused with a clear message
+SEGMENT_OVER_SECONDS = 30  # longer clips are cut at pauses (plots then show the first segment's model pass)
 MAX_UPLOAD = "50mb"
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_audio"
 
@@ -53,18 +56,25 @@ def transcribe(model_name: str, model_dir: str, upload: str | None, sample: str 
         pipeline, lock = _pipeline(model_dir.strip() or model_name)
         names = ["frontend.*", "predictor.*"] if pipeline.kind == "paraformer" else ["frontend.*"]
         with lock:
-            result = pipeline.transcribe(audio, capture=names)
+            if info.duration > SEGMENT_OVER_SECONDS:
+                track = gr.Progress()
+                result = transcribe_long(pipeline, audio, progress=lambda done, total: track(done / total))
+                first = result.extra["segments"][0]
+                clip = load_audio(audio)[int(first["start"] * 16000) : int(first["end"] * 16000)]
+                inspected = pipeline.transcribe(clip, sample_rate=16000, capture=names)
+            else:
+                result = inspected = pipeline.transcribe(audio, capture=names)
     except WorkbenchError as exc:
         raise gr.Error(str(exc)) from None
     except sf.LibsndfileError as exc:
         detail = str(exc).split(":")[-1].strip()
         raise gr.Error(f"{Path(audio).name}: not a readable audio file ({detail})") from None
-    c = result.captures
+    c = inspected.captures
     rows = [[t.text, t.start, t.end, round(t.logprob, 3), round(math.exp(t.logprob), 3)]
             for t in result.tokens]
     figures = [features_figure(c["frontend.waveform"], c["frontend.fbank"])]
     if "predictor.alphas" in c:
-        figures.append(cif_figure(c["predictor.alphas"], c["predictor.fires"], [t.text for t in result.tokens],
+        figures.append(cif_figure(c["predictor.alphas"], c["predictor.fires"], [t.text for t in inspected.tokens],
                                   pipeline.frame_seconds))
     else:
         figures.append(None)
@@ -77,7 +87,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="FunASR Workbench") as app:
         gr.Markdown(
             "# FunASR Workbench\nTranscribe a clip and see what each stage of the model did. "
-            f"Clips up to {MAX_SECONDS} s and {MAX_UPLOAD}; any format libsndfile reads."
+            f"Clips up to {MAX_SECONDS // 60} minutes and {MAX_UPLOAD}, any format libsndfile reads; clips over {SEGMENT_OVER_SECONDS} s are cut at pauses."
         )
         with gr.Row():
             model_name = gr.Dropdown(models, value=models[0] if models else None, label="Bundled model")
