@@ -20,7 +20,7 @@ BUNDLED_DIR = Path(__file__).parent / "bundled"
 
 
 def resolve_model_path(path_or_name: str | Path) -> Path:
-    path = Path(path_or_name)
+    path = Path(path_or_name).expanduser()
     if path.is_dir():
         return path
     bundled = BUNDLED_DIR / str(path_or_name)
