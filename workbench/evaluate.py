@@ -8,12 +8,12 @@ rate. Both use the same normalisation: lower case, punctuation removed.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .corpus.build import load_manifest
 from .errors import WorkbenchError
 from .text import split_words
 
@@ -54,9 +54,8 @@ def read_references(path: Path) -> list[dict]:
     if not path.is_file():
         raise WorkbenchError(f"{path}: no such reference file")
     if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         out = [{"file": r["audio"], "language": r["language"], "text": r["text"],
-                "held_out_voice": bool(r.get("held_out_voice"))} for r in rows]
+                "held_out_voice": bool(r.get("held_out_voice"))} for r in load_manifest(path)]
     else:
         with path.open(encoding="utf-8", newline="") as f:
             rows = [row for row in csv.reader(f, delimiter="\t") if row and not row[0].startswith("#")]

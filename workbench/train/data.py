@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import load_audio
+from ..corpus.build import load_manifest
 from ..frontend import FrontendConf, WavFrontend
 
 
@@ -22,10 +22,6 @@ class Example:
     held_out_voice: bool = False
 
 
-def read_manifest(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _features(args) -> np.ndarray:
     path, conf = args
     _, feats = WavFrontend(conf)(load_audio(path))
@@ -33,7 +29,7 @@ def _features(args) -> np.ndarray:
 
 
 def load_examples(manifest: Path, conf: FrontendConf, workers: int = 8) -> list[Example]:
-    rows = read_manifest(manifest)
+    rows = load_manifest(manifest)
     root = Path(manifest).parent
     jobs = [(root / r["audio"], conf) for r in rows]
     with ProcessPoolExecutor(workers) as pool:
