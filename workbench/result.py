@@ -26,11 +26,11 @@ class Transcription:
     model: str = ""
     extra: dict = field(default_factory=dict)  # model-specific fields (e.g. decoding records)
 
-    def to_dict(self, arrays: bool = False) -> dict:
-        """A JSON-ready dict. Captured arrays are described by shape and dtype unless `arrays`."""
+    def to_dict(self) -> dict:
+        """A JSON-ready dict; captured arrays are described by shape and dtype (save them with
+        `--save-captures` / numpy to keep the values)."""
         out = asdict(self)
         out["captures"] = {
-            name: (value.tolist() if arrays else {"shape": list(value.shape), "dtype": str(value.dtype)})
-            for name, value in self.captures.items()
+            name: {"shape": list(value.shape), "dtype": str(value.dtype)} for name, value in self.captures.items()
         }
         return out

@@ -49,9 +49,6 @@ class Trace:
         if self.wants(name):
             self.values[name] = value
 
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
     def collect(self, index: int = 0) -> dict[str, np.ndarray]:
         """The captured values of batch item `index`, as numpy arrays, in capture order.
 
