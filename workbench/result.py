@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class Transcription:
     def to_dict(self) -> dict:
         """A JSON-ready dict; captured arrays are described by shape and dtype (save them with
         `--save-captures` / numpy to keep the values)."""
-        out = asdict(self)
+        out = asdict(replace(self, captures={}))  # asdict would deep-copy every captured array
         out["captures"] = {
             name: {"shape": list(value.shape), "dtype": str(value.dtype)} for name, value in self.captures.items()
         }
