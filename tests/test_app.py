@@ -28,10 +28,11 @@ def call(client, sample=None, upload=None):
 
 
 def test_sample_clip_transcribes(client):
-    text, tokens, timings, features, cif = call(client, sample="zh_1.flac")
+    text, confidence, tokens, timings, features, cif, _ = call(client, sample="zh_1.flac")
     assert text == REFS["zh_1.flac"]
     assert len(tokens["data"]) == len(text) and timings["total"] > 0
-    assert features is not None and cif is not None
+    assert confidence.count('class="wb-token"') == len(text)
+    assert Path(features).stat().st_size > 0 and Path(cif).stat().st_size > 0
 
 
 def test_eight_concurrent_requests_all_answer_correctly(client):

@@ -1,20 +1,9 @@
-"""Figures for the app, each with labelled axes: features and CIF integrate-and-fire."""
+"""What the model hears and how Paraformer counts tokens: waveform/fbank and CIF integrate-and-fire."""
 
 from __future__ import annotations
 
-import matplotlib
-import matplotlib.font_manager
-
-matplotlib.use("Agg")  # no display: figures are rendered to images
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-# Chinese token labels need a CJK font; the first installed one wins (scripts/app.sh installs
-# WenQuanYi Micro Hei where it can), otherwise matplotlib draws empty boxes for them.
-_installed = {font.name for font in matplotlib.font_manager.fontManager.ttflist}
-plt.rcParams["font.family"] = ["DejaVu Sans"] + [
-    name for name in ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans CJK JP") if name in _installed
-]
+import matplotlib.pyplot as plt
+import numpy as np
 
 SAMPLE_RATE = 16000
 FRAME_SHIFT_S = 0.01
@@ -43,7 +32,7 @@ def cif_figure(alphas: np.ndarray, fires: np.ndarray, tokens: list[str], frame_s
     t = np.arange(len(alphas)) * frame_seconds
     top.bar(t, alphas, width=frame_seconds * 0.9, align="edge", color="tab:blue")
     top.set_ylabel("alpha")
-    top.set_title("CIF weight of each 60 ms frame")
+    top.set_title(f"CIF weight of each {frame_seconds * 1000:.0f} ms frame")
     running = np.cumsum(alphas)
     bottom.plot(t + frame_seconds, running, color="tab:orange", label="running sum of alphas")
     for k in range(1, int(running[-1]) + 1 if len(running) else 1):

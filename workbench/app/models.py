@@ -1,0 +1,59 @@
+"""Loaded models, shared by every session.
+
+A set-up is a model (a bundled name or a directory) at a precision; each distinct set-up is its
+own loaded copy, because quantizing rewrites the weights in place. Each copy serves one request
+at a time (its lock), and only the most recently used few stay loaded, so comparing many levels
+cannot grow memory without bound: a request that still uses an evicted copy keeps it alive.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ..loading import BUNDLED_DIR, load, read_config, resolve_model_path
+from ..quantize import LEVELS, apply_levels, parameter_bytes, parse_levels
+
+AS_STORED = "as stored"
+PRECISIONS = [AS_STORED, *LEVELS]
+DEFAULT_MODEL = "paraformer-demo"  # the established demo: timestamps, CIF plots, a Mandarin clip set
+MAX_LOADED = 6
+
+
+@dataclass
+class Loaded:
+    pipeline: object
+    lock: threading.Lock  # held around every forward pass of this copy
+    weight_bytes: int
+
+
+_loaded: OrderedDict[tuple[str, str], Loaded] = OrderedDict()
+_loading = threading.Lock()
+
+
+def bundled_models() -> list[str]:
+    """Bundled model names, the default demo first."""
+    names = sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "config.json").is_file()) if BUNDLED_DIR.is_dir() else []
+    return sorted(names, key=lambda name: name != DEFAULT_MODEL)
+
+
+def model_kind(model: str) -> str:
+    """'paraformer' or 'fun_asr_nano', from the config alone (no weights are read)."""
+    return read_config(resolve_model_path(model))["model_type"]
+
+
+def get(model: str, precision: str = AS_STORED) -> Loaded:
+    """The shared copy of `model` at `precision` (a level such as "8bit", or per component,
+    "encoder=8bit,decoder=4bit"), loaded on first use."""
+    key = (model, precision)
+    with _loading:
+        if key not in _loaded:
+            pipeline = load(model)
+            if precision != AS_STORED:
+                apply_levels(pipeline.model, pipeline.kind, parse_levels(precision, pipeline.kind))
+            _loaded[key] = Loaded(pipeline, threading.Lock(), parameter_bytes(pipeline.model))
+            while len(_loaded) > MAX_LOADED:
+                _loaded.popitem(last=False)
+        _loaded.move_to_end(key)
+        return _loaded[key]

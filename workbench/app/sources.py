@@ -1,0 +1,60 @@
+"""The inputs every tab shares (model, audio, decoding) and what a request makes of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from . import models
+from .decoding_controls import DecodingControls, decoding_config
+from .running import MAX_SECONDS, MAX_UPLOAD, SEGMENT_OVER_SECONDS, read_audio, sample_clips, user_errors
+
+
+class SourceControls:
+    """Model pickers, audio input and Nano decoding settings, drawn above the tabs."""
+
+    def __init__(self):
+        names = models.bundled_models()
+        with gr.Row():
+            self.model_name = gr.Dropdown(names, value=names[0] if names else None, label="Bundled model")
+            self.model_dir = gr.Textbox(label="…or a converted model directory", placeholder="/path/to/model")
+        with gr.Row():
+            self.upload = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio")
+            with gr.Column():
+                self.sample = gr.Dropdown(sample_clips(), value=None, label="…or a sample clip")
+                gr.Markdown(f"Clips up to {MAX_SECONDS // 60} minutes and {MAX_UPLOAD}, any format libsndfile "
+                            f"reads; clips over {SEGMENT_OVER_SECONDS} s are cut at pauses.")
+        with gr.Accordion("Decoding (Fun-ASR-Nano; Paraformer has a single pass)", open=False):
+            self.decoding = DecodingControls()
+
+    @property
+    def inputs(self) -> list:
+        return [self.model_name, self.model_dir, self.upload, self.sample, *self.decoding.inputs]
+
+
+@dataclass
+class Request:
+    loaded: models.Loaded
+    waveform: np.ndarray  # 16 kHz mono
+    options: dict  # keyword arguments for pipeline.transcribe
+
+    @property
+    def pipeline(self):
+        return self.loaded.pipeline
+
+
+def resolve(model_name, model_dir, upload, sample, *decoding) -> Request:
+    """SourceControls.inputs' values → the loaded model, the checked audio and the options."""
+    model = (model_dir or "").strip() or model_name
+    if not model:
+        raise gr.Error("Pick a bundled model or give a model directory.")
+    waveform = read_audio(upload, sample)
+    with user_errors():
+        loaded = models.get(model)
+    return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding))
+
+
+def transcribe_options(pipeline, *decoding) -> dict:
+    return {"decoding": decoding_config(*decoding)} if pipeline.kind == "fun_asr_nano" else {}
