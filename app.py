@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 
-from workbench.app.running import MAX_UPLOAD  # noqa: E402
-from workbench.app.ui import build_app  # noqa: E402
+from workbench.app.running import MAX_UPLOAD
+from workbench.app.ui import build_app
 
 if __name__ == "__main__":
     # At most two requests run at once; the rest wait in the queue with their position shown.

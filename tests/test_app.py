@@ -8,7 +8,7 @@ import pytest
 
 gradio_client = pytest.importorskip("gradio_client", reason="the app extra is not installed")
 
-from workbench.app.ui import build_app  # noqa: E402
+from workbench.app.ui import build_app
 
 ROOT = Path(__file__).parent.parent
 REFS = dict(line.split("\t")[::2] for line in (ROOT / "sample_audio" / "refs.tsv").read_text().splitlines()[1:])

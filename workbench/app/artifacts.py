@@ -6,6 +6,8 @@ download. Each run has its own folder, removed when gradio drops the session's s
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import shutil
 import tempfile
@@ -16,15 +18,12 @@ import numpy as np
 
 from .plots.style import save_png
 
-# Under the system temp directory, which gradio serves files from without extra configuration.
-ROOT = Path(tempfile.gettempdir()) / "funasr-workbench-app"
 SESSION_SECONDS = 3600  # a session's runs are dropped an hour after its last one
 
 
 class Run:
     def __init__(self, payload: dict, arrays: dict[str, np.ndarray] | None = None):
-        ROOT.mkdir(exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT))
+        self.folder = Path(tempfile.mkdtemp(prefix="run-", dir=_root()))
         self.payload = payload  # JSON-ready description of the run
         self.arrays = arrays or {}  # captured internals, by capture name
         self.figures: dict[str, str] = {}  # plot slot → PNG path of what it shows now
@@ -48,6 +47,15 @@ class Run:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@functools.cache
+def _root() -> Path:
+    """This process's folder of runs, under the system temp directory (which gradio serves
+    files from without extra configuration); removed when the process exits."""
+    root = Path(tempfile.mkdtemp(prefix="funasr-workbench-app-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 def discard(run: Run | None) -> None:

@@ -12,6 +12,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import mlx.core as mx
+
 from ..loading import BUNDLED_DIR, load, read_config, resolve_model_path
 from ..quantize import LEVELS, apply_levels, parameter_bytes, parse_levels
 
@@ -52,6 +54,8 @@ def get(model: str, precision: str = AS_STORED) -> Loaded:
             pipeline = load(model)
             if precision != AS_STORED:
                 apply_levels(pipeline.model, pipeline.kind, parse_levels(precision, pipeline.kind))
+            # Weights load lazily; reading them now keeps that out of the first request's timings.
+            mx.eval(pipeline.model.parameters())
             _loaded[key] = Loaded(pipeline, threading.Lock(), parameter_bytes(pipeline.model))
             while len(_loaded) > MAX_LOADED:
                 _loaded.popitem(last=False)

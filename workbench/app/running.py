@@ -16,6 +16,7 @@ import soundfile as sf
 
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import WorkbenchError
+from ..evaluate import read_references
 from ..segment import speech_segments, transcribe_long
 
 MAX_SECONDS = 600  # ten minutes; longer uploads are refused with a clear message
@@ -26,6 +27,16 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_audio"
 
 def sample_clips() -> list[str]:
     return sorted(p.name for p in SAMPLES.glob("*.flac")) if SAMPLES.is_dir() else []
+
+
+def sample_reference(sample: str | None) -> tuple[str, str] | None:
+    """(reference text, language) of a sample clip, from sample_audio/refs.tsv."""
+    refs = SAMPLES / "refs.tsv"
+    if sample and refs.is_file():
+        for row in read_references(refs):
+            if Path(row["file"]).name == sample:
+                return row["text"], row["language"]
+    return None
 
 
 def read_audio(upload: str | None, sample: str | None) -> np.ndarray:
@@ -39,6 +50,12 @@ def read_audio(upload: str | None, sample: str | None) -> np.ndarray:
         if duration > MAX_SECONDS:
             raise gr.Error(f"The clip is {duration:.0f} s long; this app takes up to {MAX_SECONDS} s per clip.")
         return load_audio(audio)
+
+
+def progress_bar() -> gr.Progress:
+    """The request's progress bar. Gradio only finds a Progress parameter placed before *args,
+    which the handlers take; made here, it reports through the request's context all the same."""
+    return gr.Progress()
 
 
 @contextmanager
@@ -68,10 +85,10 @@ def inspection_clip(waveform: np.ndarray) -> tuple[np.ndarray, str]:
     square of the length."""
     seconds = len(waveform) / SAMPLE_RATE
     if seconds <= SEGMENT_OVER_SECONDS:
-        return waveform, f"Plots show the whole clip ({seconds:.1f} s)."
+        return waveform, f"Shown: the whole clip ({seconds:.1f} s)."
     start, end = (speech_segments(waveform) or [(0.0, float(SEGMENT_OVER_SECONDS))])[0]
     return waveform[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], (
-        f"The clip is {seconds:.0f} s long; plots show its first stretch of speech, {start:.1f}–{end:.1f} s."
+        f"The clip is {seconds:.0f} s long; shown: its first stretch of speech, {start:.1f}–{end:.1f} s."
     )
 
 

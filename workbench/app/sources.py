@@ -9,7 +9,14 @@ import numpy as np
 
 from . import models
 from .decoding_controls import DecodingControls, decoding_config
-from .running import MAX_SECONDS, MAX_UPLOAD, SEGMENT_OVER_SECONDS, read_audio, sample_clips, user_errors
+from .running import (
+    MAX_SECONDS,
+    MAX_UPLOAD,
+    SEGMENT_OVER_SECONDS,
+    read_audio,
+    sample_clips,
+    user_errors,
+)
 
 
 class SourceControls:

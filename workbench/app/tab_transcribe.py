@@ -11,12 +11,19 @@ from ..audio import SAMPLE_RATE
 from .artifacts import Run, downloads, run_state
 from .confidence import confidence_html
 from .plots.features import cif_figure, features_figure
-from .running import frame_seconds, inspection_clip, transcribe, user_errors
+from .running import (
+    frame_seconds,
+    inspection_clip,
+    progress_bar,
+    transcribe,
+    user_errors,
+)
 from .sources import SourceControls, resolve
 
 
-def run_transcribe(*source, progress=gr.Progress()):
+def run_transcribe(*source):
     """One request: transcript, its tokens, timings and two figures (or a gr.Error)."""
+    progress = progress_bar()
     request = resolve(*source)
     pipeline = request.pipeline
     names = ["frontend.*", "predictor.*"] if pipeline.kind == "paraformer" else ["frontend.*"]

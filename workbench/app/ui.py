@@ -11,6 +11,9 @@ import gradio as gr
 
 from .artifacts import SESSION_SECONDS
 from .sources import SourceControls
+from .tab_compare import compare_tab
+from .tab_internals import internals_tab
+from .tab_learn import learn_tab
 from .tab_transcribe import transcribe_tab
 
 
@@ -23,4 +26,10 @@ def build_app() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Transcribe"):
                 transcribe_tab(source)
+            with gr.Tab("Internals"):
+                internals_tab(source)
+            with gr.Tab("Compare"):
+                compare_tab(source)
+            with gr.Tab("Learn"):
+                learn_tab(source)
     return app

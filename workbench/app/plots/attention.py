@@ -6,7 +6,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-MAX_TICK_LABELS = 60  # beyond this, token labels would overlap: every n-th one is shown
+MAX_TICK_LABELS = 40  # beyond this, token labels would overlap: every n-th one is shown
+
+
+def _token_rows_height(n: int) -> float:
+    """Figure height for n token rows: readable labels, but never taller than a screen."""
+    return min(10.0, max(3.0, 0.25 * n + 1.5))
 
 
 def _heatmap(fig, ax, matrix: np.ndarray, x_step: float, y_labels: list[str] | None, y_step: float = 1.0):
@@ -18,7 +23,7 @@ def _heatmap(fig, ax, matrix: np.ndarray, x_step: float, y_labels: list[str] | N
         every = max(1, -(-len(y_labels) // MAX_TICK_LABELS))
         ticks = np.arange(0, rows, every)
         ax.set_yticks(ticks + 0.5, [y_labels[i] for i in ticks], fontsize=8)
-    fig.colorbar(image, ax=ax, label="attention probability")
+    fig.colorbar(image, ax=ax, label="attention probability", fraction=0.05)
 
 
 def self_attention_figure(attn: np.ndarray, frame_seconds: float, title: str):
@@ -35,7 +40,7 @@ def cross_attention_figure(attn: np.ndarray, tokens: list[str], frame_seconds: f
                            fires: np.ndarray | None = None):
     """[N, T]: each output token's attention over the encoder frames, with the frame where CIF
     fired the token marked, so alignment and CIF timing can be compared at a glance."""
-    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.25 * len(tokens) + 1.5)), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(10, _token_rows_height(len(tokens))), constrained_layout=True)
     _heatmap(fig, ax, attn, frame_seconds, tokens)
     if fires is not None and len(fires):
         last = attn.shape[1] - 1
@@ -56,7 +61,7 @@ def llm_attention_figure(rows: np.ndarray, tokens: list[str], prompt: tuple[int,
     generated so far."""
     prefix, n_audio, suffix = prompt
     audio = slice(prefix, prefix + n_audio)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, max(3.0, 0.25 * len(tokens) + 1.5)), sharey=True,
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, _token_rows_height(len(tokens))), sharey=True,
                                       gridspec_kw={"width_ratios": [4, 1]}, constrained_layout=True)
     _heatmap(fig, left, rows[:, audio], position_seconds, tokens)
     left.set_xlabel("audio position (start of the audio it encodes, s)")

@@ -1,0 +1,137 @@
+"""Internals tab: attention maps layer by layer and head by head, and the model's confidence at
+every output position.
+
+One run captures every attention map of the clip (the first stretch of speech of a long one) and
+keeps them in the session, so choosing another layer or head only redraws.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+import gradio as gr
+
+from ..audio import SAMPLE_RATE
+from .artifacts import Run, downloads, run_state
+from .plots.attention import (
+    cross_attention_figure,
+    llm_attention_figure,
+    self_attention_figure,
+)
+from .plots.decoding import steps_figure
+from .positions import output_positions, table, token_namer
+from .running import frame_seconds, inspection_clip, progress_bar, user_errors
+from .sources import SourceControls, resolve
+
+MEAN_OF_HEADS = -1
+SELF_ATTENTION = ["encoder.layers.*.attn", "encoder.tp_layers.*.attn", "adaptor.layers.*.attn"]
+NO_TOKEN_ATTENTION = " Beam search follows several hypotheses at once: per-token attention needs greedy or sample."
+
+
+def capture_patterns(pipeline, options: dict) -> list[str]:
+    if pipeline.kind == "paraformer":
+        wanted = [*SELF_ATTENTION, "predictor.fires", "decoder.layers.*.cross_attn", "decoder.logits"]
+    else:
+        beam = options["decoding"].strategy == "beam"
+        wanted = SELF_ATTENTION + ([] if beam else ["llm.layers.*.attn"])
+    available = pipeline.capture_names()
+    return [p for p in wanted if any(fnmatchcase(n, p) for n in available)]  # e.g. no tp_layers stack
+
+
+def is_self_attention(name: str) -> bool:
+    return name.endswith(".attn") and not name.startswith("llm.")
+
+
+def is_token_attention(name: str) -> bool:
+    return name.endswith(".cross_attn") or (name.startswith("llm.layers.") and name.endswith(".attn"))
+
+
+def run_inspect(*source):
+    progress = progress_bar()
+    request = resolve(*source)
+    pipeline = request.pipeline
+    clip, note = inspection_clip(request.waveform)
+    progress(0.1, desc="running the model with its attention captured")
+    with user_errors(), request.loaded.lock:
+        result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture_patterns(pipeline, request.options),
+                                     **request.options)
+    progress(0.6, desc="drawing")
+    name = token_namer(pipeline)
+    records = output_positions(pipeline, result)
+    view = {"frame_seconds": frame_seconds(pipeline), "labels": [name(r["token"]) for r in records]}
+    if pipeline.kind == "fun_asr_nano":
+        prompt = result.extra["prompt_ids"]
+        view["prompt"] = [len(prompt["prefix"]), result.extra["n_audio_positions"], len(prompt["suffix"])]
+        view["position_seconds"] = view["frame_seconds"] * pipeline.config.audio_adaptor_conf.downsample_rate
+        if request.options["decoding"].strategy == "beam":
+            note += NO_TOKEN_ATTENTION
+    run = Run({**result.to_dict(), "view": view}, result.captures)
+    selectors = [_select(run, [n for n in result.captures if keep(n)]) for keep in (is_self_attention, is_token_attention)]
+    confidence = run.draw("confidence", steps_figure(records, view["labels"]))
+    return note, *selectors[0], *selectors[1], table(records, name), confidence, run
+
+
+def _select(run: Run, names: list[str]):
+    """(map dropdown, head dropdown, image) showing the first map, mean of heads."""
+    if not names:
+        return gr.update(choices=[], value=None), gr.update(choices=[], value=None), None
+    return gr.update(choices=names, value=names[0]), *show_map(run, names[0])
+
+
+def show_map(run: Run, name: str):
+    """A newly chosen map: its heads (the count differs between stacks) and its mean."""
+    heads = [("mean of heads", MEAN_OF_HEADS)] + [(f"head {h}", h) for h in range(run.arrays[name].shape[0])]
+    return gr.update(choices=heads, value=MEAN_OF_HEADS), draw(run, name, MEAN_OF_HEADS)
+
+
+def draw(run: Run, name: str, head: int) -> str:
+    attn = run.arrays[name]
+    matrix = attn.mean(axis=0) if head == MEAN_OF_HEADS else attn[head]
+    which = "mean of heads" if head == MEAN_OF_HEADS else f"head {head}"
+    title = f"{name}, {which}"
+    view = run.payload["view"]
+    if is_self_attention(name):
+        # The adaptor's frames are encoder frames stacked `downsample_rate` at a time.
+        step = view["position_seconds"] if name.startswith("adaptor.") else view["frame_seconds"]
+        return run.draw("self_attention", self_attention_figure(matrix, step, title), f"{name}-{which}")
+    if name.startswith("llm."):
+        fig = llm_attention_figure(matrix, view["labels"], view["prompt"], view["position_seconds"], title)
+    else:
+        fig = cross_attention_figure(matrix, view["labels"], view["frame_seconds"], title, run.arrays["predictor.fires"])
+    return run.draw("token_attention", fig, f"{name}-{which}")
+
+
+def _map_picker(label: str):
+    with gr.Row():
+        name = gr.Dropdown([], label=label)
+        head = gr.Dropdown([], label="Head")
+    image = gr.Image(type="filepath", label=label, elem_classes="wb-plot")
+    return name, head, image
+
+
+def internals_tab(source: SourceControls) -> None:
+    go = gr.Button("Inspect internals", variant="primary")
+    note = gr.Markdown()
+    self_pick = _map_picker("Self-attention map")
+    gr.Markdown("Each row is a frame attending, each column a frame attended to (seconds); brighter means more "
+                "attention. SAN-M layers add a local memory block (FSMN) to this global attention, so many heads "
+                "look far away. Fun-ASR-Nano also lists SenseVoice's second stack (`tp_layers`) and the adaptor.")
+    token_pick = _map_picker("Token attention map")
+    gr.Markdown("Paraformer: each output token's cross-attention over the encoder frames in one decoder layer; red "
+                "crosses mark the frame where CIF fired the token. Fun-ASR-Nano: for each generated token, where "
+                "the position that produced it looked among the prompt's audio positions (left), and how its "
+                "attention splits between the text prompt, the audio and the text generated so far (right).")
+    steps = gr.Dataframe(headers=["position", "token", "probability", "entropy (nats)", "top candidates"],
+                         label="Output positions", wrap=True)
+    confidence = gr.Image(type="filepath", label="Confidence per output position", elem_classes="wb-plot")
+    gr.Markdown("How sure the model was at each output position: the chosen token's probability beside its top "
+                "candidates', and the entropy of the distribution (0 = certain). Fun-ASR-Nano: one row per "
+                "decoding step under the model distribution (temperature 1, no penalty), the last being the stop "
+                "token. Paraformer: one row per token of its single parallel pass.")
+    state = run_state()
+    go.click(run_inspect, source.inputs, [note, *self_pick, *token_pick, steps, confidence, state], api_name="inspect")
+    for name, head, image in (self_pick, token_pick):
+        # .input, not .change: only a person's choice redraws, not the updates run_inspect sends.
+        name.input(show_map, [state, name], [head, image], api_visibility="private")
+        head.input(draw, [state, name, head], image, api_visibility="private")
+    downloads(state, "inspect_files")
