@@ -56,3 +56,49 @@ def test_long_clip_is_segmented(client):
     ref = units(REFS["long_zh.flac"], "zh")
     assert len(text.split()) == 10  # one piece per sentence
     assert edit_distance(ref, units(text, "zh")) / len(ref) <= 0.1
+
+
+def test_internals_of_paraformer(client):
+    note, self_map, self_head, self_image, token_map, token_head, token_image, steps, confidence = client.predict(
+        "paraformer-demo", "", None, "zh_1.flac", api_name="/inspect")
+    assert [c[0] for c in self_map["choices"]] == [f"encoder.layers.{i}.attn" for i in range(8)]
+    assert [c[0] for c in token_map["choices"]] == [f"decoder.layers.{i}.cross_attn" for i in range(3)]
+    assert self_head["choices"][0] == ["mean of heads", -1] and len(self_head["choices"]) == 5  # mean + 4 heads
+    assert "".join(row[1] for row in steps["data"]) == REFS["zh_1.flac"]
+    assert all(Path(p).stat().st_size > 0 for p in (self_image, token_image, confidence))
+    files = client.predict(api_name="/inspect_files")  # this client's session keeps its run
+    assert sorted(Path(f).suffix for f in files) == [".json", ".npz", ".png", ".png", ".png"]
+
+
+def test_internals_of_nano_follow_each_generated_token(client, nano_dirs):
+    model = str(nano_dirs("tiny")[1])
+    decoding = ["greedy", 4, 0.8, 0.9, 0, 12]
+    out = client.predict("paraformer-demo", model, None, "zh_1.flac", *decoding, api_name="/inspect")
+    token_map, steps, confidence = out[4], out[7], out[8]
+    assert token_map["value"] == "llm.layers.0.attn" and len(steps["data"]) == 12  # a random model never stops
+    assert Path(confidence).stat().st_size > 0
+    beam = client.predict("paraformer-demo", model, None, "zh_1.flac", "beam", *decoding[1:], api_name="/inspect")
+    assert "per-token attention needs greedy or sample" in beam[0] and beam[6] is None
+
+
+def test_compare_setups_side_by_side(client):
+    def setup(model, precision="as stored"):
+        return [model, precision, "greedy", 4, 0.8, 0.9, 0, 16]
+
+    rows, a, b, c, figure = client.predict(
+        None, "zh_1.flac", REFS["zh_1.flac"], "zh", 1, *setup("paraformer-demo"), *setup("paraformer-demo", "8bit"),
+        *setup("/no/such/model"), api_name="/compare")
+    a_row, b_row, c_row = rows["data"]
+    assert a_row[4] == b_row[4] == REFS["zh_1.flac"] and a_row[6] == 0
+    assert b_row[9] < a_row[9] / 2  # 8-bit weights take well under half the space
+    assert c_row[4].startswith("error: /no/such/model: no such model directory")
+    assert [span["class_or_confidence"] for span in a["value"]] == [None]  # nothing differs from the reference
+    assert Path(figure).stat().st_size > 0
+
+
+def test_learn_lists_the_shape_at_every_stage(client):
+    summary, components, stages, config = client.predict("paraformer-demo", "", None, "zh_1.flac", api_name="/learn")
+    shapes = {row[1]: row[2] for row in stages["data"]}
+    assert shapes["frontend.features"] == "[55, 560]" and shapes["decoder.logits"] == "[14, 1294]"
+    assert [row[0] for row in components["data"]] == ["encoder", "predictor", "decoder"]
+    assert config["model_type"] == "paraformer"

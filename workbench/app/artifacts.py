@@ -79,8 +79,9 @@ def run_state() -> gr.State:
 
 def downloads(state: gr.State, api_name: str) -> None:
     """A button that turns the tab's last run into files, and the list to fetch them from."""
-    button = gr.Button("Prepare downloads (JSON, NPZ, PNG)")
-    files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+    button = gr.Button("Prepare downloads")
+    files = gr.File(label="Downloads: the run as JSON, captured arrays as NPZ, plots as PNG", file_count="multiple",
+                    interactive=False, height=140)
     button.click(export, state, files, api_name=api_name)
 
 

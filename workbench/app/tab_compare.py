@@ -65,14 +65,14 @@ def run_compare(upload, sample, reference, language, repeats, *slots):
     # Without a reference, transcripts are compared with the first set-up that produced one.
     base = None if reference or not done else done[0][0]
     diffs = {o.setup.label: gr.update(value=diff_spans(base.text if base else reference, o.text),
-                                      label=_diff_label(o, base)) for o, _ in done}
+                                      label=_diff_label(o, base), visible=True) for o, _ in done}
     run = Run({"reference": reference, "language": language, "headers": HEADERS, "rows": rows})
     figure = None
     if done:
         figure = run.draw("compare", compare_figure(
             [o.setup.label for o, _ in done], [o.latency_ms for o, _ in done], [o.weights_mb for o, _ in done],
             [o.run_mb for o, _ in done], [_rate(errors) for _, errors in done]))
-    return rows, *(diffs.get(label, gr.update(value=None, label=f"Set-up {label}")) for label in LABELS), figure, run
+    return rows, *(diffs.get(label, gr.update(value=None, visible=False)) for label in LABELS), figure, run
 
 
 def _setups(slots: tuple) -> list[Setup]:
@@ -126,7 +126,8 @@ def compare_tab(source: SourceControls) -> None:
         setups = [SetupControls(label, *default) for label, default in zip(LABELS, default_setups())]
     go = gr.Button("Compare", variant="primary")
     table = gr.Dataframe(headers=HEADERS, label="Results", wrap=True)
-    diffs = [gr.HighlightedText(label=f"Set-up {label}", color_map=COLOURS, show_legend=True, combine_adjacent=True)
+    diffs = [gr.HighlightedText(label=f"Set-up {label}", color_map=COLOURS, show_legend=True, combine_adjacent=True,
+                                visible=False)
              for label in LABELS]
     gr.Markdown("Highlighted: units (characters, or words) a transcript has that the reference (or set-up A, "
                 "without one) lacks, and those it is missing.")

@@ -6,11 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def compare_figure(labels: list[str], latency_ms: list[float], weights_mb: list[float], peak_mb: list[float],
+def compare_figure(labels: list[str], latency_ms: list[float], weights_mb: list[float], run_mb: list[float],
                    error_rates: list[float | None]):
     """Panels sharing the set-up axis; the error panel is left out when there is no reference."""
     panels = [("latency (ms)", "Transcription time", {"total": latency_ms}),
-              ("memory (MB)", "Weights, and peak memory during the run", {"weights": weights_mb, "peak": peak_mb})]
+              ("memory (MB)", "Weights, and memory a run adds", {"weights": weights_mb, "run": run_mb})]
     if any(e is not None for e in error_rates):
         panels.append(("error rate", "Against the reference", {"CER/WER": [np.nan if e is None else e for e in error_rates]}))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5), constrained_layout=True)
