@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,16 @@ import soxr
 from .errors import AudioError
 
 SAMPLE_RATE = 16000
+# Rates outside this range are not speech recordings, and resampling from them is unsafe: a
+# 1 Hz "rate" would ask for 16000 output samples per input sample (soxr also hangs on NaN).
+MIN_RATE, MAX_RATE = 4000, 768000
+# Float audio lies in [-1, 1]; louder signals still transcribe (the log-mel features barely
+# depend on gain), but beyond this the float32 filterbank overflows. Integer PCM passed as
+# float without scaling (int32: up to 2.1e9) is the usual way to get here.
+MAX_PEAK = 1e6
+# One int16 step. A clip that moves less than this around its mean holds nothing a 16-bit
+# recording could store; see `has_signal`.
+SILENCE_PEAK = 1 / 32768
 
 
 def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -22,35 +33,72 @@ def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE
     Resampling uses libsoxr's band-limited 'very high quality' filter.
     """
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
-        sample_rate, source = int(source[0]), source[1]
+        sample_rate, source = source
     if isinstance(source, (str, Path)):
         data, sample_rate = _read_file(Path(source))
         name = str(source)
     else:
         if sample_rate is None:
             raise AudioError("an audio array needs its sample_rate")
-        data = _as_float(np.asarray(source))
+        data = _as_float(source)
         name = "audio array"
+        if data.ndim == 2 and data.shape[1] > data.shape[0]:
+            raise AudioError(f"{name}: shape {data.shape} has more channels than samples; "
+                             "expected [samples, channels] (transpose a [channels, samples] array)")
+    sample_rate = _check_rate(sample_rate, name)
     if data.ndim == 2:
         data = data.mean(axis=1)
     if data.ndim != 1:
         raise AudioError(f"{name}: expected [samples] or [samples, channels], got shape {data.shape}")
     if data.size == 0:
         raise AudioError(f"{name}: contains no samples")
-    if not np.all(np.isfinite(data)):
-        raise AudioError(f"{name}: contains NaN or infinite samples")
-    if sample_rate <= 0:
-        raise AudioError(f"{name}: invalid sample rate {sample_rate}")
+    check_samples(data, name)
     if sample_rate != target_rate:
         data = soxr.resample(data, sample_rate, target_rate, quality="VHQ")
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
-def _as_float(data: np.ndarray) -> np.ndarray:
-    if np.issubdtype(data.dtype, np.integer):
+def check_samples(data: np.ndarray, name: str) -> None:
+    """Refuse NaN/infinite samples and samples too large to be float audio (see MAX_PEAK)."""
+    if not np.all(np.isfinite(data)):
+        raise AudioError(f"{name}: contains NaN or infinite samples")
+    peak = float(np.abs(data).max(initial=0.0))
+    if peak > MAX_PEAK:
+        raise AudioError(f"{name}: samples reach {peak:.3g}, but float audio lies in [-1, 1] "
+                         "(integer PCM passed as float? divide it by its type's full scale)")
+
+
+def has_signal(waveform: np.ndarray) -> bool:
+    """False for digital silence: no sample moves a whole int16 step away from the clip's mean.
+
+    Kaldi's fbank removes each frame's mean, so a constant or sub-LSB clip gives identical
+    floor-level features everywhere, on which a model can only invent text. Upstream never
+    sees such features because it dithers (adds noise of one int16 step); we do not dither,
+    so pipelines return empty text for these clips instead.
+    """
+    return waveform.size > 0 and float(np.abs(waveform - waveform.mean()).max()) >= SILENCE_PEAK
+
+
+def _check_rate(rate, name: str) -> int:
+    ok = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, (bool, np.bool_))
+    if ok and math.isfinite(rate) and rate == int(rate) and MIN_RATE <= rate <= MAX_RATE:
+        return int(rate)
+    raise AudioError(f"{name}: sample rate {rate!r} is not supported (a whole number of Hz from "
+                     f"{MIN_RATE} to {MAX_RATE})")
+
+
+def _as_float(source) -> np.ndarray:
+    try:
+        data = np.asarray(source)
+    except ValueError:  # ragged nested lists
+        raise AudioError("audio array is ragged (rows of different lengths)") from None
+    if data.dtype.kind == "u":  # offset binary: the type's midpoint is silence
+        half = np.iinfo(data.dtype).max // 2 + 1
+        return ((data.astype(np.float64) - half) / half).astype(np.float32)
+    if data.dtype.kind == "i":
         info = np.iinfo(data.dtype)
         return (data.astype(np.float64) / (info.max + 1)).astype(np.float32)
-    if np.issubdtype(data.dtype, np.floating):
+    if data.dtype.kind == "f":
         return data.astype(np.float32)
     raise AudioError(f"audio array has unsupported dtype {data.dtype}")
 
@@ -60,9 +108,11 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise AudioError(f"{path}: not a regular file")
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split(":")[-1].strip() or "unreadable"
         raise AudioError(f"{path}: not a readable audio file ({detail})") from None
     return data, rate

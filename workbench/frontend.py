@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import SAMPLE_RATE, check_samples
 from .errors import AudioError, CheckpointError
 
 FLOAT32_EPS = np.finfo(np.float32).eps  # Kaldi floors the mel energies at this before the log
@@ -33,6 +34,10 @@ class FrontendConf:
     lfr_n: int = 6
     dither: float = 0.0
     upsacle_samples: bool = True  # (sic) upstream's spelling
+
+    def __post_init__(self):
+        if self.fs != SAMPLE_RATE:  # every pipeline feeds the frontend 16 kHz audio
+            raise CheckpointError(f"frontend_conf.fs = {self.fs}: only {SAMPLE_RATE} Hz models are supported")
 
     @property
     def window_samples(self) -> int:
@@ -87,7 +92,11 @@ def kaldi_fbank(waveform: np.ndarray, conf: FrontendConf) -> np.ndarray:
     pre-emphasis 0.97 with the first sample replicated, power spectrum on a zero-padded
     power-of-two FFT, no energy column.
     """
-    x = waveform.astype(np.float32)
+    x = np.asarray(waveform)
+    if x.ndim != 1 or x.dtype.kind != "f":
+        raise AudioError(f"the frontend takes a 1-D float waveform, got {x.dtype} of shape {x.shape}")
+    check_samples(x, "audio")
+    x = x.astype(np.float32)
     if conf.upsacle_samples:
         x = x * np.float32(32768.0)  # int16 scale: CMVN statistics were computed at this scale
     size, shift = conf.window_samples, conf.shift_samples
