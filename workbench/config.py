@@ -7,6 +7,7 @@ and bounded so that an absurd config is refused before any memory is allocated f
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TypeVar
 
 from .errors import CheckpointError
@@ -17,6 +18,9 @@ T = TypeVar("T")
 # tokens) but small enough that a hostile config cannot ask for terabytes.
 MAX_INT = {"vocab_size": 1_000_000, "num_blocks": 512, "tp_blocks": 512, "num_hidden_layers": 512}
 DEFAULT_MAX_INT = 65_536
+# Sizes, counts, orders and steps are at least 1 (a zero becomes a division by zero or a model
+# without a layer further on); only these may be zero.
+MIN_INT = {"tp_blocks": 0, "sanm_shfit": 0, "l_order": 0, "r_order": 0, "n_layer": 0}
 
 
 def from_dict(cls: type[T], values: dict | None, where: str) -> T:
@@ -34,11 +38,14 @@ def from_dict(cls: type[T], values: dict | None, where: str) -> T:
             ok = isinstance(value, bool)
         elif isinstance(default, int):
             ok = isinstance(value, int) and not isinstance(value, bool)
-            if ok and not 0 <= value <= MAX_INT.get(field.name, DEFAULT_MAX_INT):
-                raise CheckpointError(f"{where}.{field.name} = {value} is out of range")
+            low, high = MIN_INT.get(field.name, 1), MAX_INT.get(field.name, DEFAULT_MAX_INT)
+            if ok and not low <= value <= high:
+                raise CheckpointError(f"{where}.{field.name} = {value} is out of range [{low}, {high}]")
         elif isinstance(default, float):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             value = float(value) if ok else value
+            if ok and not math.isfinite(value):  # JSON and YAML both allow NaN and Infinity
+                raise CheckpointError(f"{where}.{field.name} = {value} is not a finite number")
         else:
             ok = isinstance(value, type(default)) if default is not None else True
         if not ok:

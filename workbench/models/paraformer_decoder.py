@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..errors import CheckpointError
 from ..trace import NO_TRACE, Trace
+from .activations import relu
 from .attention import attention, key_padding_mask
 from .sanm import fsmn_memory
 
@@ -74,7 +76,7 @@ class PositionwiseFeedForwardDecoderSANM(nn.Module):
         self.w_2 = nn.Linear(hidden_units, idim, bias=False)
 
     def __call__(self, x):
-        return self.w_2(self.norm(nn.relu(self.w_1(x))))
+        return self.w_2(self.norm(relu(self.w_1(x))))
 
 
 class DecoderLayerSANM(nn.Module):
@@ -107,7 +109,7 @@ class ParaformerSANMDecoder(nn.Module):
     def __init__(self, conf: ParaformerDecoderConf, vocab_size: int, d_model: int):
         super().__init__()
         if conf.att_layer_num != conf.num_blocks or conf.sanm_shfit != 0:
-            raise ValueError("only att_layer_num == num_blocks and sanm_shfit == 0 are supported")
+            raise CheckpointError("only att_layer_num == num_blocks and sanm_shfit == 0 are supported")
         h, u, k = conf.attention_heads, conf.linear_units, conf.kernel_size
         # Token embeddings: unused at inference, kept for training's glancing sampler and to
         # round-trip the upstream checkpoint (key decoder.embed.0.weight).

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..errors import CheckpointError
 from ..trace import NO_TRACE, Trace
+from .activations import relu
 from .attention import attention, key_padding_mask
 
 
@@ -83,7 +85,7 @@ class PositionwiseFeedForward(nn.Module):
         self.w_2 = nn.Linear(hidden_units, idim)
 
     def __call__(self, x):
-        return self.w_2(nn.relu(self.w_1(x)))
+        return self.w_2(relu(self.w_1(x)))
 
 
 class EncoderLayerSANM(nn.Module):
@@ -131,7 +133,7 @@ class SANMEncoder(nn.Module):
     def __init__(self, conf: SANMEncoderConf, eps: float):
         super().__init__()
         if conf.sanm_shfit != 0:
-            raise ValueError("sanm_shfit != 0 (streaming SAN-M) is not supported")
+            raise CheckpointError("sanm_shfit != 0 (streaming SAN-M) is not supported")
         d, h, u, k = conf.output_size, conf.attention_heads, conf.linear_units, conf.kernel_size
         self.output_size = d
         self.encoders0 = [EncoderLayerSANM(conf.input_size, d, h, u, k, eps)]
