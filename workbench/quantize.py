@@ -52,6 +52,9 @@ def apply_levels(model: nn.Module, kind: str, levels: dict[str, str], group_size
                 module.set_dtype(mx.bfloat16 if level == "bf16" else mx.float16)
             elif level.endswith("bit"):
                 nn.quantize(module, group_size=group_size, bits=int(level[0]), class_predicate=_quantizable(group_size))
+    # Evaluated now, on this thread: a lazy array cannot be evaluated from another thread (see
+    # pipelines.common.materialise), and servers quantize in one thread and transcribe in others.
+    mx.eval(model)
 
 
 def parse_levels(spec: str, kind: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from ..trace import NO_TRACE, Trace
+from .activations import relu
 from .attention import attention, key_padding_mask
 from .sanm import PositionwiseFeedForward
 
@@ -80,7 +81,7 @@ class AudioAdaptor(nn.Module):
         B, T, D = x.shape
         chunks = -(-T // self.k)
         x = mx.pad(x, [(0, 0), (0, chunks * self.k - T), (0, 0)]).reshape(B, chunks, D * self.k)
-        x = self.linear2(nn.relu(self.linear1(x)))
+        x = self.linear2(relu(self.linear1(x)))
         mask = None if lengths is None else key_padding_mask((lengths - 1) // self.k + 1, chunks)
         for i, block in enumerate(self.blocks):
             x = block(x, mask, trace, f"adaptor.layers.{i}.attn")

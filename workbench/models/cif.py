@@ -17,6 +17,7 @@ import mlx.nn as nn
 import numpy as np
 
 from ..trace import NO_TRACE, Trace
+from .activations import relu
 
 
 @dataclass
@@ -119,9 +120,9 @@ class CifPredictorV2(nn.Module):
         if mask is not None:
             hidden = hidden * mask[..., None]
         padded = mx.pad(hidden, [(0, 0), (c.l_order, c.r_order), (0, 0)])
-        context = nn.relu(self.cif_conv1d(padded))
+        context = relu(self.cif_conv1d(padded))
         alphas = mx.sigmoid(self.cif_output(context)[..., 0])
-        alphas = nn.relu(alphas * c.smooth_factor - c.noise_threshold)
+        alphas = relu(alphas * c.smooth_factor - c.noise_threshold)
         return alphas if mask is None else alphas * mask
 
     def __call__(self, hidden: mx.array, lengths: list[int], mask=None, trace: Trace = NO_TRACE) -> CifOutput:

@@ -16,6 +16,7 @@ import mlx.nn as nn
 
 from ..errors import CheckpointError
 from ..trace import NO_TRACE, Trace
+from .activations import silu
 from .attention import attention
 
 
@@ -126,7 +127,7 @@ class MLP(nn.Module):
         self.down_proj = nn.Linear(c.intermediate_size, c.hidden_size, bias=False)
 
     def __call__(self, x):
-        return self.down_proj(nn.silu(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj(silu(self.gate_proj(x)) * self.up_proj(x))
 
 
 class DecoderLayer(nn.Module):

@@ -13,8 +13,8 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..audio import SAMPLE_RATE
-from ..decoding import DecodingConfig, generate
+from ..audio import SAMPLE_RATE, has_signal
+from ..decoding import DecodeResult, DecodingConfig, Hypothesis, generate
 from ..errors import CaptureError
 from ..frontend import WavFrontend
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig, n_audio_positions
@@ -22,7 +22,7 @@ from ..prompt import NanoPrompt
 from ..result import Token, Transcription
 from ..trace import Trace
 from ..weights import load_weights_strict
-from .common import FRONTEND_NAMES, Stopwatch, audio_features
+from .common import FRONTEND_NAMES, Stopwatch, audio_features, materialise, pass_lock, serialised
 
 DTYPES = {"fp32": mx.float32, "bf16": mx.bfloat16, "fp16": mx.float16}
 STEP_NAMES = ["llm.steps", "llm.logits"]
@@ -52,8 +52,9 @@ class _StepCapture:
 
     def store(self, trace: Trace, n_tokens: int) -> None:
         """Rows beyond the generated tokens (the step after the stop token) are dropped."""
-        if self.want_logits:
-            trace.put("llm.logits", [np.array(mx.stack(self.logits[:n_tokens]).astype(mx.float32))])
+        if self.want_logits:  # no tokens (silence): an empty [0, vocab] array, as the prefill's width
+            logits = mx.stack(self.logits[:n_tokens]) if n_tokens else mx.zeros((0, self.logits[0].shape[-1]))
+            trace.put("llm.logits", [np.array(logits.astype(mx.float32))])
         for i, rows in self.rows.items():
             rows = rows[:n_tokens]
             width = rows[-1].shape[-1] if rows else 0
@@ -71,6 +72,8 @@ class NanoPipeline:
         self.frontend = WavFrontend(self.config.frontend_conf)  # Nano uses no CMVN
         self.prompt = prompt
         self.name = name
+        self.lock = pass_lock()
+        materialise(model)
 
     @classmethod
     def from_dir(cls, path: Path, config: dict, weights: dict[str, mx.array]) -> "NanoPipeline":
@@ -79,12 +82,15 @@ class NanoPipeline:
         load_weights_strict(model, weights, str(path))
         return cls(model, prompt, name=path.name)
 
+    @serialised
     def set_llm_dtype(self, dtype: str) -> None:
         self.model.set_llm_dtype(DTYPES[dtype])
+        materialise(self.model.llm)
 
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names() + STEP_NAMES
 
+    @serialised
     def transcribe(
         self,
         audio,
@@ -132,7 +138,10 @@ class NanoPipeline:
             steps.record(logits)
             return logits.astype(mx.float32), cache
 
-        result = generate(step, first[0].astype(mx.float32), decoding, cache=cache)
+        if has_signal(waveform):
+            result = generate(step, first[0].astype(mx.float32), decoding, cache=cache)
+        else:  # digital silence (see has_signal): nothing to transcribe, the LLM would invent text
+            result = DecodeResult([Hypothesis([], [], 0.0, "no_signal")])
         best = result.best
         watch.lap("decode")
 

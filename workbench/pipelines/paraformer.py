@@ -7,7 +7,7 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
@@ -15,7 +15,7 @@ from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
 from ..weights import load_weights_strict
-from .common import FRONTEND_NAMES, Stopwatch, audio_features, pad_stack
+from .common import FRONTEND_NAMES, Stopwatch, audio_features, materialise, pad_stack, pass_lock, serialised
 
 
 def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min_share: float = 0.1):
@@ -57,6 +57,8 @@ class ParaformerPipeline:
         self.frontend = WavFrontend(self.config.frontend_conf, cmvn)
         self.tokens = tokens
         self.name = name
+        self.lock = pass_lock()
+        materialise(model)
         # LFR frames advance lfr_n fbank frames of frame_shift ms each.
         self.frame_seconds = self.config.frontend_conf.lfr_n * self.config.frontend_conf.frame_shift / 1000
 
@@ -76,6 +78,7 @@ class ParaformerPipeline:
     def transcribe(self, audio, *, sample_rate: int | None = None, capture=()) -> Transcription:
         return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture)[0]
 
+    @serialised
     def transcribe_batch(self, audios: list, *, sample_rate: int | None = None, capture=()) -> list[Transcription]:
         """Several clips in one pass. Padding is masked everywhere (attention keys, FSMN inputs,
         CIF context, decoder tokens), so each result equals that clip transcribed alone; timings
@@ -95,8 +98,10 @@ class ParaformerPipeline:
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
 
+        # Digital silence gets no tokens (see has_signal); the model still runs, for its captures.
+        counts = [n if has_signal(w) else 0 for w, n in zip(waveforms, cif.token_num)]
         ids = best = None
-        if max(cif.token_num) > 0:
+        if max(counts) > 0:
             logits = self.model.decode(cif, enc, lengths, trace)
             logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
             ids = mx.argmax(logprobs, axis=-1)
@@ -108,7 +113,7 @@ class ParaformerPipeline:
 
         results = []
         for b, waveform in enumerate(waveforms):
-            n = cif.token_num[b]
+            n = counts[b]
             tokens: list[Token] = []
             if n > 0:
                 times = token_times(cif.alphas[b], cif.fires[b], self.frame_seconds)
