@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: OpenBLAS for MLX's CPU matmuls (see workbench/_blas.py; the suite also runs
-# without it, slower) and espeak-ng for the synthetic-speech corpus tests.
+# without it, slower), espeak-ng for the synthetic-speech corpus tests and chromium for the app's
+# browser test (driven by playwright).
 missing=""
 [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ] || missing="$missing libopenblas0-pthread"
 command -v espeak-ng >/dev/null || missing="$missing espeak-ng"
+command -v chromium >/dev/null || missing="$missing chromium"
 if [ -n "$missing" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get install -y -q $missing >/dev/null 2>&1 \
         || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $missing >/dev/null 2>&1; } \

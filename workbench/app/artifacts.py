@@ -73,6 +73,12 @@ def _plain(value):
     return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else str(value)
 
 
+def plot_slot(label: str, elem_id: str | None = None) -> gr.Image:
+    """Where a figure's PNG is shown. The label names it for API clients and screen readers; it is
+    not drawn, since it would sit over the figure's own title."""
+    return gr.Image(type="filepath", label=label, show_label=False, elem_id=elem_id, elem_classes="wb-plot")
+
+
 def run_state() -> gr.State:
     return gr.State(None, time_to_live=SESSION_SECONDS, delete_callback=discard)
 
@@ -81,7 +87,7 @@ def downloads(state: gr.State, api_name: str) -> None:
     """A button that turns the tab's last run into files, and the list to fetch them from."""
     button = gr.Button("Prepare downloads")
     files = gr.File(label="Downloads: the run as JSON, captured arrays as NPZ, plots as PNG", file_count="multiple",
-                    interactive=False, height=140)
+                    interactive=False, elem_id=api_name)
     button.click(export, state, files, api_name=api_name)
 
 

@@ -28,7 +28,7 @@ class SourceControls:
             self.model_name = gr.Dropdown(names, value=names[0] if names else None, label="Bundled model")
             self.model_dir = gr.Textbox(label="…or a converted model directory", placeholder="/path/to/model")
         with gr.Row():
-            self.upload = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio")
+            self.upload = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio", elem_id="audio")
             with gr.Column():
                 self.sample = gr.Dropdown(sample_clips(), value=None, label="…or a sample clip")
                 gr.Markdown(f"Clips up to {MAX_SECONDS // 60} minutes and {MAX_UPLOAD}, any format libsndfile "

@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..evaluate import edit_distance, units
 from . import models
-from .artifacts import Run, downloads, run_state
+from .artifacts import Run, downloads, plot_slot, run_state
 from .decoding_controls import DecodingControls
 from .measure import Outcome, Setup, measure_all
 from .plots.compare import compare_figure
@@ -125,13 +125,13 @@ def compare_tab(source: SourceControls) -> None:
     with gr.Row():
         setups = [SetupControls(label, *default) for label, default in zip(LABELS, default_setups())]
     go = gr.Button("Compare", variant="primary")
-    table = gr.Dataframe(headers=HEADERS, label="Results", wrap=True)
+    table = gr.Dataframe(headers=HEADERS, label="Results", wrap=True, elem_id="compare-results")
     diffs = [gr.HighlightedText(label=f"Set-up {label}", color_map=COLOURS, show_legend=True, combine_adjacent=True,
                                 visible=False)
              for label in LABELS]
     gr.Markdown("Highlighted: units (characters, or words) a transcript has that the reference (or set-up A, "
                 "without one) lacks, and those it is missing.")
-    figure = gr.Image(type="filepath", label="Latency, memory and error rate", elem_classes="wb-plot")
+    figure = plot_slot("Latency, memory and error rate")
     gr.Markdown("Latency is the transcription time without loading. Weights: the loaded parameters (quantized "
                 "ones packed). Run MB: MLX's peak memory during the run above what was resident before it; a "
                 "request running at the same time in another tab adds to it.")

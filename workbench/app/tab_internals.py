@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 import gradio as gr
 
 from ..audio import SAMPLE_RATE
-from .artifacts import Run, downloads, run_state
+from .artifacts import Run, downloads, plot_slot, run_state
 from .plots.attention import (
     cross_attention_figure,
     llm_attention_figure,
@@ -101,29 +101,29 @@ def draw(run: Run, name: str, head: int) -> str:
     return run.draw("token_attention", fig, f"{name}-{which}")
 
 
-def _map_picker(label: str):
+def _map_picker(label: str, key: str):
     with gr.Row():
-        name = gr.Dropdown([], label=label)
-        head = gr.Dropdown([], label="Head")
-    image = gr.Image(type="filepath", label=label, elem_classes="wb-plot")
+        name = gr.Dropdown([], label=label, elem_id=f"{key}-map")
+        head = gr.Dropdown([], label="Head", elem_id=f"{key}-head")
+    image = plot_slot(label, f"{key}-image")
     return name, head, image
 
 
 def internals_tab(source: SourceControls) -> None:
     go = gr.Button("Inspect internals", variant="primary")
     note = gr.Markdown()
-    self_pick = _map_picker("Self-attention map")
+    self_pick = _map_picker("Self-attention map", "self")
     gr.Markdown("Each row is a frame attending, each column a frame attended to (seconds); brighter means more "
                 "attention. SAN-M layers add a local memory block (FSMN) to this global attention, so many heads "
                 "look far away. Fun-ASR-Nano also lists SenseVoice's second stack (`tp_layers`) and the adaptor.")
-    token_pick = _map_picker("Token attention map")
+    token_pick = _map_picker("Token attention map", "token")
     gr.Markdown("Paraformer: each output token's cross-attention over the encoder frames in one decoder layer; red "
                 "crosses mark the frame where CIF fired the token. Fun-ASR-Nano: for each generated token, where "
                 "the position that produced it looked among the prompt's audio positions (left), and how its "
                 "attention splits between the text prompt, the audio and the text generated so far (right).")
     steps = gr.Dataframe(headers=["position", "token", "probability", "entropy (nats)", "top candidates"],
-                         label="Output positions", wrap=True)
-    confidence = gr.Image(type="filepath", label="Confidence per output position", elem_classes="wb-plot")
+                         label="Output positions", wrap=True, elem_id="positions")
+    confidence = plot_slot("Confidence per output position")
     gr.Markdown("How sure the model was at each output position: the chosen token's probability beside its top "
                 "candidates', and the entropy of the distribution (0 = certain). Fun-ASR-Nano: one row per "
                 "decoding step under the model distribution (temperature 1, no penalty), the last being the stop "

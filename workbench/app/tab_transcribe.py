@@ -8,7 +8,7 @@ import math
 import gradio as gr
 
 from ..audio import SAMPLE_RATE
-from .artifacts import Run, downloads, run_state
+from .artifacts import Run, downloads, plot_slot, run_state
 from .confidence import confidence_html
 from .plots.features import cif_figure, features_figure
 from .running import (
@@ -53,10 +53,10 @@ def transcribe_tab(source: SourceControls) -> None:
         tokens = gr.Dataframe(headers=["token", "start s", "end s", "log-prob", "probability"], label="Tokens")
         timings = gr.JSON(label="Stage timings (ms)")
     note = gr.Markdown()
-    features = gr.Image(type="filepath", label="Waveform and log-mel features", elem_classes="wb-plot")
+    features = plot_slot("Waveform and log-mel features")
     gr.Markdown("What the model hears: the 16 kHz waveform, and the log-mel filterbank (80 bins every 10 ms) "
                 "that the frontend stacks into the encoder's input.")
-    cif = gr.Image(type="filepath", label="CIF: alphas and fire points (Paraformer)", elem_classes="wb-plot")
+    cif = plot_slot("CIF: alphas and fire points (Paraformer)")
     gr.Markdown("How Paraformer decides how many tokens it heard: the predictor gives every encoder frame a "
                 "weight (alpha); a token fires each time their running sum crosses 1, and fires at that frame.")
     state = run_state()

@@ -24,12 +24,12 @@ def build_app() -> gr.Blocks:
                     "the architecture it runs through.")
         source = SourceControls()
         with gr.Tabs():
-            with gr.Tab("Transcribe"):
+            with gr.Tab("Transcribe", elem_id="tab-transcribe"):
                 transcribe_tab(source)
-            with gr.Tab("Internals"):
+            with gr.Tab("Internals", elem_id="tab-internals"):
                 internals_tab(source)
-            with gr.Tab("Compare"):
+            with gr.Tab("Compare", elem_id="tab-compare"):
                 compare_tab(source)
-            with gr.Tab("Learn"):
+            with gr.Tab("Learn", elem_id="tab-learn"):
                 learn_tab(source)
     return app

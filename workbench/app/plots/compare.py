@@ -21,6 +21,8 @@ def compare_figure(labels: list[str], latency_ms: list[float], weights_mb: list[
             ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width=width, label=name)
         if len(series) > 1:
             ax.legend(fontsize=8)
+        top = np.nanmax([np.nanmax(np.asarray(v, dtype=float)) for v in series.values()])
+        ax.set_ylim(0, top * 1.15 if top > 0 else 1)  # an all-zero panel (no errors) still has a scale
         ax.set_xticks(x, labels)
         ax.set_xlabel("set-up")
         ax.set_ylabel(ylabel)
