@@ -14,6 +14,7 @@ import mlx.core as mx
 from .errors import CheckpointError
 from .pipelines.nano import NanoPipeline
 from .pipelines.paraformer import ParaformerPipeline
+from .safe_dir import check_model_dir
 
 PIPELINES = {"paraformer": ParaformerPipeline, "fun_asr_nano": NanoPipeline}
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -23,8 +24,9 @@ def resolve_model_path(path_or_name: str | Path) -> Path:
     path = Path(path_or_name).expanduser()
     if path.is_dir():
         return path
-    bundled = BUNDLED_DIR / str(path_or_name)
-    if bundled.is_dir():
+    name = str(path_or_name)
+    bundled = BUNDLED_DIR / name
+    if Path(name).name == name and name not in (".", "..") and bundled.is_dir():  # a bare name, never a path
         return bundled
     names = sorted(p.name for p in BUNDLED_DIR.iterdir() if p.is_dir()) if BUNDLED_DIR.is_dir() else []
     hint = f"; bundled models: {', '.join(names)}" if names else ""
@@ -56,6 +58,7 @@ def read_safetensors(path: Path) -> dict[str, mx.array]:
 def load(path_or_name: str | Path):
     """Load a model directory or a bundled model by name; returns its pipeline."""
     path = resolve_model_path(path_or_name)
+    check_model_dir(path)
     config = read_config(path)
     weights = read_safetensors(path / "model.safetensors")
     return PIPELINES[config["model_type"]].from_dir(path, config, weights)

@@ -66,8 +66,10 @@ def write_model_dir(
     so an interrupted or failed conversion never leaves a half-written model directory.
     """
     dst = Path(dst)
-    if dst.exists() and not overwrite:
-        raise CheckpointError(f"{dst}: already exists (pass --overwrite to replace it)")
+    if dst.exists() or dst.is_symlink():
+        if not overwrite:
+            raise CheckpointError(f"{dst}: already exists (pass --overwrite to replace it)")
+        _check_replaceable(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     try:
@@ -79,10 +81,22 @@ def write_model_dir(
             old = dst.with_name(f".{dst.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(dst, old)
-            os.replace(tmp, dst)
-            shutil.rmtree(old)
+            try:
+                os.replace(tmp, dst)
+            except BaseException:
+                os.replace(old, dst)  # put the previous model back rather than leave nothing
+                raise
+            shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_replaceable(dst: Path) -> None:
+    """--overwrite replaces a model directory, never anything else a mistyped path names."""
+    if dst.is_symlink() or not dst.is_dir():
+        raise CheckpointError(f"{dst}: not a directory; --overwrite only replaces a model directory")
+    if any(dst.iterdir()) and not (dst / "config.json").is_file():
+        raise CheckpointError(f"{dst}: not a model directory (no config.json); refusing to replace it")

@@ -17,6 +17,7 @@ import mlx.core as mx
 from ..errors import CheckpointError
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig
 from ..prompt import NanoPrompt
+from ..safe_dir import bare_name, check_model_dir
 from .common import map_upstream_weights, read_upstream_config, write_model_dir
 
 CTC_PREFIXES = ("ctc_decoder.", "ctc.")
@@ -25,7 +26,9 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 def _llm_dir(src: Path, upstream: dict) -> Path:
     init = (upstream.get("llm_conf") or {}).get("init_param_path") or "Qwen3-0.6B"
-    path = src / Path(init).name  # only ever inside the model directory, whatever the config says
+    # Only ever inside the model directory, whatever the config says (upstream's names a path on
+    # the training machine).
+    path = src / bare_name(str(init), f"{src}/config.yaml: llm_conf.init_param_path")
     if not (path / "config.json").is_file():
         raise CheckpointError(f"{src}: LLM config {path.name}/config.json is missing")
     return path
@@ -36,6 +39,7 @@ def convert_nano(src: str | Path, dst: str | Path, overwrite: bool = False) -> l
     src = Path(src)
     if not src.is_dir():
         raise CheckpointError(f"{src}: not a directory")
+    check_model_dir(src)
     upstream = read_upstream_config(src)
     if upstream.get("model") != "FunASRNano":
         raise CheckpointError(f"{src}/config.yaml: model {upstream.get('model')!r} is not FunASRNano")

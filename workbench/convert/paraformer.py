@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import CheckpointError
 from ..frontend import CMVN
 from ..models.paraformer import Paraformer, ParaformerConfig
+from ..safe_dir import check_model_dir
 from ..text import load_token_list
 from .common import map_upstream_weights, read_upstream_config, write_model_dir
 
@@ -34,6 +35,7 @@ def convert_paraformer(src: str | Path, dst: str | Path, overwrite: bool = False
     src = Path(src)
     if not src.is_dir():
         raise CheckpointError(f"{src}: not a directory")
+    check_model_dir(src)
     upstream = read_upstream_config(src)
     kind = upstream.get("model")
     if kind not in SUPPORTED:
