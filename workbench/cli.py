@@ -15,6 +15,11 @@ def _cmd_convert(args) -> None:
     from .convert.paraformer import convert_paraformer
 
     converters = {"paraformer": convert_paraformer, "nano": convert_nano}
+    if args.quantize:  # a bad spec must fail before DST is written, not after
+        from .quantize import check_levels, parse_levels
+
+        kind = {"paraformer": "paraformer", "nano": "fun_asr_nano"}[args.family]
+        check_levels(parse_levels(args.quantize, kind), kind, args.group_size)
     skipped = converters[args.family](args.src, args.dst, overwrite=args.overwrite)
     if skipped:
         prefixes = sorted({".".join(k.split(".")[:2]) for k in skipped})
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except WorkbenchError as exc:
+    except (WorkbenchError, OSError) as exc:  # OSError: unwritable output, full disk, ... (one line too)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,7 @@ from mlx.utils import tree_flatten
 from .errors import WorkbenchError
 
 LEVELS = ("fp32", "bf16", "fp16", "8bit", "4bit")
+GROUP_SIZES = (32, 64, 128)  # what MLX's affine quantization supports
 # Component name → attribute path inside each model family.
 COMPONENTS = {
     "paraformer": {"encoder": "encoder", "predictor": "predictor", "decoder": "decoder"},
@@ -37,14 +38,24 @@ def _quantizable(group_size: int):
     return predicate
 
 
-def apply_levels(model: nn.Module, kind: str, levels: dict[str, str], group_size: int = 64) -> None:
-    """Set each named component to its level, e.g. {"encoder": "8bit", "llm": "4bit"}."""
+def check_levels(levels: dict[str, str], kind: str, group_size: int = 64) -> None:
+    """Refuse unknown components, levels or group sizes (all before anything is changed; an
+    unsupported group size used to quantize nothing, silently)."""
+    if group_size not in GROUP_SIZES:
+        raise WorkbenchError(f"group size {group_size} is not supported; choose from {', '.join(map(str, GROUP_SIZES))}")
     components = COMPONENTS[kind]
     for component, level in levels.items():
         if component not in components:
             raise WorkbenchError(f"unknown component {component!r} for {kind}; choose from {', '.join(components)}")
         if level not in LEVELS:
             raise WorkbenchError(f"unknown level {level!r}; choose from {', '.join(LEVELS)}")
+
+
+def apply_levels(model: nn.Module, kind: str, levels: dict[str, str], group_size: int = 64) -> None:
+    """Set each named component to its level, e.g. {"encoder": "8bit", "llm": "4bit"}."""
+    check_levels(levels, kind, group_size)
+    components = COMPONENTS[kind]
+    for component, level in levels.items():
         target = _module(model, components[component])
         modules = target if isinstance(target, list) else [target]
         for module in modules:
@@ -113,8 +124,11 @@ def quantize_model_dir(path, spec: str, group_size: int = 64) -> dict[str, str]:
     levels = parse_levels(spec, pipeline.kind)
     apply_levels(pipeline.model, pipeline.kind, levels, group_size)
     tmp = path / ".tmp-model.safetensors"  # MLX appends ".safetensors" to names that lack it
-    mx.save_safetensors(str(tmp), dict(tree_flatten(pipeline.model.parameters())), metadata={"format": "mlx"})
-    os.replace(tmp, path / "model.safetensors")
+    try:
+        mx.save_safetensors(str(tmp), dict(tree_flatten(pipeline.model.parameters())), metadata={"format": "mlx"})
+        os.replace(tmp, path / "model.safetensors")
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves no stray file in the model directory
     config = json.loads((path / "config.json").read_text())
     config["quantization"] = {"levels": levels, "group_size": group_size}  # informational; loading reads the weights
     (path / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
