@@ -29,8 +29,8 @@ def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE
 
     `source` is a path, an array (give its `sample_rate`; 2-D arrays are [samples, channels])
     or a `(sample_rate, array)` tuple as Gradio's audio component delivers it. Integer arrays
-    are scaled by their type's range. Channels are averaged, like FunASR's loader.
-    Resampling uses libsoxr's band-limited 'very high quality' filter.
+    are scaled by their type's range. Channels are averaged, like FunASR's loader, unless they
+    cancel (see `_mix_down`). Resampling uses libsoxr's band-limited 'very high quality' filter.
     """
     if isinstance(source, tuple) and len(source) == 2 and np.isscalar(source[0]):
         sample_rate, source = source
@@ -47,7 +47,7 @@ def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE
                              "expected [samples, channels] (transpose a [channels, samples] array)")
     sample_rate = _check_rate(sample_rate, name)
     if data.ndim == 2:
-        data = data.mean(axis=1)
+        data = _mix_down(data)
     if data.ndim != 1:
         raise AudioError(f"{name}: expected [samples] or [samples, channels], got shape {data.shape}")
     if data.size == 0:
@@ -77,6 +77,21 @@ def has_signal(waveform: np.ndarray) -> bool:
     so pipelines return empty text for these clips instead.
     """
     return waveform.size > 0 and float(np.abs(waveform - waveform.mean()).max()) >= SILENCE_PEAK
+
+
+def _mix_down(data: np.ndarray) -> np.ndarray:
+    """The channel average, or the loudest channel where averaging cancels the signal.
+
+    Averaging N channels keeps at least 1/N of their mean power unless they are negatively
+    correlated (1/N exactly for unrelated channels, or speech in one channel of N). A stereo
+    file wired in opposite phase averaged to silence and transcribed as nothing; when the
+    average keeps under a tenth of that floor, the loudest channel is used instead.
+    """
+    mix = data.mean(axis=1)
+    power = np.mean(np.square(data, dtype=np.float64), axis=0)
+    if np.mean(np.square(mix, dtype=np.float64)) * data.shape[1] * 10 < power.mean():
+        return data[:, int(np.argmax(power))]
+    return mix
 
 
 def _check_rate(rate, name: str) -> int:
