@@ -61,7 +61,7 @@ def measure(setup: Setup, waveform: np.ndarray, repeats: int) -> Outcome:
         loaded = models.get(setup.model, setup.precision)
         options = transcribe_options(loaded.pipeline, *setup.decoding)
         totals = []
-        with loaded.lock:
+        with loaded.pipeline.lock:  # re-entrant: no other request's pass falls inside the window
             resident = mx.get_active_memory()
             mx.reset_peak_memory()
             for _ in range(repeats):

@@ -1,9 +1,10 @@
 """Loaded models, shared by every session.
 
 A set-up is a model (a bundled name or a directory) at a precision; each distinct set-up is its
-own loaded copy, because quantizing rewrites the weights in place. Each copy serves one request
-at a time (its lock), and only the most recently used few stay loaded, so comparing many levels
-cannot grow memory without bound: a request that still uses an evicted copy keeps it alive.
+own loaded copy, because quantizing rewrites the weights in place. A copy runs one forward pass
+at a time (the pipeline's own lock), and only the most recently used few stay loaded, so
+comparing many levels cannot grow memory without bound: a request that still uses an evicted
+copy keeps it alive.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import mlx.core as mx
-
-from ..loading import BUNDLED_DIR, load, read_config, resolve_model_path
+from ..loading import BUNDLED_DIR, load
 from ..quantize import LEVELS, apply_levels, parameter_bytes, parse_levels
 
 AS_STORED = "as stored"
@@ -26,7 +25,6 @@ MAX_LOADED = 6
 @dataclass
 class Loaded:
     pipeline: object
-    lock: threading.Lock  # held around every forward pass of this copy
     weight_bytes: int
 
 
@@ -40,11 +38,6 @@ def bundled_models() -> list[str]:
     return sorted(names, key=lambda name: name != DEFAULT_MODEL)
 
 
-def model_kind(model: str) -> str:
-    """'paraformer' or 'fun_asr_nano', from the config alone (no weights are read)."""
-    return read_config(resolve_model_path(model))["model_type"]
-
-
 def get(model: str, precision: str = AS_STORED) -> Loaded:
     """The shared copy of `model` at `precision` (a level such as "8bit", or per component,
     "encoder=8bit,decoder=4bit"), loaded on first use."""
@@ -54,9 +47,7 @@ def get(model: str, precision: str = AS_STORED) -> Loaded:
             pipeline = load(model)
             if precision != AS_STORED:
                 apply_levels(pipeline.model, pipeline.kind, parse_levels(precision, pipeline.kind))
-            # Weights load lazily; reading them now keeps that out of the first request's timings.
-            mx.eval(pipeline.model.parameters())
-            _loaded[key] = Loaded(pipeline, threading.Lock(), parameter_bytes(pipeline.model))
+            _loaded[key] = Loaded(pipeline, parameter_bytes(pipeline.model))
             while len(_loaded) > MAX_LOADED:
                 _loaded.popitem(last=False)
         _loaded.move_to_end(key)

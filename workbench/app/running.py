@@ -72,7 +72,7 @@ def user_errors(audio: str | None = None):
 
 def transcribe(pipeline, waveform: np.ndarray, progress=None, **options):
     """The whole clip's transcription; clips over SEGMENT_OVER_SECONDS are cut at pauses and
-    `progress(fraction, desc=...)` hears after each piece. The caller holds the model's lock."""
+    `progress(fraction, desc=...)` hears after each piece."""
     if len(waveform) <= SEGMENT_OVER_SECONDS * SAMPLE_RATE:
         return pipeline.transcribe(waveform, sample_rate=SAMPLE_RATE, **options)
     report = (lambda done, total: progress(done / total, desc="segments")) if progress else None

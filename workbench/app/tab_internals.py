@@ -52,7 +52,7 @@ def run_inspect(*source):
     pipeline = request.pipeline
     clip, note = inspection_clip(request.waveform)
     progress(0.1, desc="running the model with its attention captured")
-    with user_errors(), request.loaded.lock:
+    with user_errors():
         result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture_patterns(pipeline, request.options),
                                      **request.options)
     progress(0.6, desc="drawing")

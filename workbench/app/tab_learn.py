@@ -30,7 +30,7 @@ def run_learn(*source):
     pipeline = request.pipeline
     clip, note = inspection_clip(request.waveform)
     progress(0.2, desc="tracing the run")
-    with user_errors(), request.loaded.lock:
+    with user_errors():
         result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=shape_names(pipeline, request.options),
                                      **request.options)
     stages, components = stage_rows(result.captures, result.tokens), component_rows(pipeline)

@@ -28,7 +28,7 @@ def run_transcribe(*source):
     pipeline = request.pipeline
     names = ["frontend.*", "predictor.*"] if pipeline.kind == "paraformer" else ["frontend.*"]
     clip, note = inspection_clip(request.waveform)
-    with user_errors(), request.loaded.lock:
+    with user_errors():
         inspected = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=names, **request.options)
         # A short clip is its own inspection clip (the same array): one pass serves both.
         result = inspected if clip is request.waveform else transcribe(pipeline, request.waveform, progress,

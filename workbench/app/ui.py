@@ -1,8 +1,8 @@
 """The page: shared inputs (model, audio, decoding) above four tabs.
 
-Models load once and are shared by all sessions; each loaded model serves one request at a time
-(a lock around its forward pass) while the queue bounds how many requests run at once. A user's
-bad input comes back as a message in that user's UI, never as a crash of the server.
+Models load once and are shared by all sessions; each runs one forward pass at a time (the
+pipeline's lock) while the queue bounds how many requests run at once. A user's bad input comes
+back as a message in that user's UI, never as a crash of the server.
 """
 
 from __future__ import annotations
