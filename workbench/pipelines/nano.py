@@ -22,7 +22,14 @@ from ..prompt import NanoPrompt
 from ..result import Token, Transcription
 from ..trace import Trace
 from ..weights import load_weights_strict
-from .common import FRONTEND_NAMES, Stopwatch, audio_features, materialise, pass_lock, serialised
+from .common import (
+    FRONTEND_NAMES,
+    Stopwatch,
+    audio_features,
+    materialise,
+    pass_lock,
+    serialised,
+)
 
 DTYPES = {"fp32": mx.float32, "bf16": mx.bfloat16, "fp16": mx.float16}
 STEP_NAMES = ["llm.steps", "llm.logits"]

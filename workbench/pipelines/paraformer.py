@@ -15,7 +15,15 @@ from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
 from ..weights import load_weights_strict
-from .common import FRONTEND_NAMES, Stopwatch, audio_features, materialise, pad_stack, pass_lock, serialised
+from .common import (
+    FRONTEND_NAMES,
+    Stopwatch,
+    audio_features,
+    materialise,
+    pad_stack,
+    pass_lock,
+    serialised,
+)
 
 
 def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min_share: float = 0.1):
