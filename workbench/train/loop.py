@@ -31,6 +31,9 @@ class TrainConfig:
     log_every: int = 50
     checkpoint_every: int = 1000
     max_minutes: float = 0.0  # stop (and checkpoint) after this much wall time; 0 = no limit
+    # Objective settings, kept here so train_config.json records the whole recipe.
+    ctc_weight: float = 0.0  # auxiliary CTC loss on the encoder (train/ctc.py); 0 = no CTC head
+    sampling_ratio: float = 0.75  # Paraformer's glancing ratio (upstream's default)
 
 
 def schedule(config: TrainConfig):

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..models.fun_asr_nano import FunASRNano, n_audio_positions
 from ..pipelines.common import pad_stack as pad
+from .ctc import CTC, ctc_loss
 from .data import Example
 
 IGNORE = -100
@@ -27,7 +28,10 @@ def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]]
     }
 
 
-def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int]):
+def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int], ctc: CTC | None = None,
+            ctc_weight: float = 0.0):
+    """Next-token loss on the transcript, plus w·CTC on the encoder output as upstream trains Nano
+    (there through a small Transformer `ctc_decoder`; here the projection alone)."""
     feats, feat_lens, targets = batch["feats"], batch["feat_lens"], batch["targets"]
     T = feats.shape[1]
     lens = mx.array(feat_lens)
@@ -53,4 +57,12 @@ def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int]
     n = valid.sum()
     loss = (nll * valid).sum() / n
     acc = ((logits.argmax(-1) == labels) * valid).sum() / n
-    return loss, {"token_acc": acc}
+    metrics = {"token_acc": acc}
+    if ctc is not None:
+        # CTC targets: the transcript without <|im_end|>; the blank is the id after the vocabulary.
+        ys = [y[:-1] for y in targets]
+        metrics["ctc"] = ctc_loss(ctc(enc), lens, mx.array(pad([np.array(y, dtype=np.int32) for y in ys], 0)),
+                                  mx.array([len(y) for y in ys]), blank=ctc.ctc_lo.weight.shape[0] - 1)
+        metrics["llm_loss"] = loss
+        loss = loss + ctc_weight * metrics["ctc"]
+    return loss, metrics

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..models.paraformer import Paraformer
 from ..pipelines.common import pad_stack as pad
+from .ctc import CTC, ctc_loss
 from .data import Example
 
 IGNORE = -1
@@ -51,7 +52,8 @@ def smoothed_ce(logits: mx.array, targets: mx.array, smoothing: float) -> tuple[
 
 
 def loss_fn(model: Paraformer, batch: dict, sampling_ratio: float = 0.75, smoothing: float = 0.1,
-            quantity_weight: float = 1.0):
+            quantity_weight: float = 1.0, ctc: CTC | None = None, ctc_weight: float = 0.0):
+    """Upstream's combination: (1 - w)·CE + w·CTC + quantity loss, w the CTC weight."""
     feats, feat_lens, targets, target_lens = batch["feats"], batch["feat_lens"], batch["targets"], batch["target_lens"]
     T, N = feats.shape[1], targets.shape[1]
     mask = (mx.arange(T)[None] < feat_lens[:, None]).astype(feats.dtype)
@@ -75,5 +77,9 @@ def loss_fn(model: Paraformer, batch: dict, sampling_ratio: float = 0.75, smooth
     mixed = mx.where(glance, truth, acoustic)
     logits = decoder(mixed, target_lens, enc, feat_lens)
     ce, acc = smoothed_ce(logits, targets, smoothing)
-    return ce + quantity_weight * quantity, {"ce": ce, "quantity": quantity, "token_acc": acc,
-                                             "first_pass_acc": 1 - wrong.sum() / valid.sum()}
+    metrics = {"ce": ce, "quantity": quantity, "token_acc": acc, "first_pass_acc": 1 - wrong.sum() / valid.sum()}
+    loss = ce + quantity_weight * quantity
+    if ctc is not None:
+        metrics["ctc"] = ctc_loss(ctc(enc), feat_lens, mx.maximum(targets, 0), target_lens)
+        loss = (1 - ctc_weight) * ce + ctc_weight * metrics["ctc"] + quantity_weight * quantity
+    return loss, metrics

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import mlx.core as mx
+import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten
 
@@ -18,6 +19,7 @@ from ..prompt import NanoPrompt
 from ..weights import load_weights_strict
 from . import nano as nano_objective
 from . import paraformer as paraformer_objective
+from .ctc import CTC
 from .data import batches, global_cmvn, load_examples
 from .loop import TrainConfig, train
 from .vocab import ParaformerVocab, train_nano_tokenizer
@@ -38,6 +40,22 @@ NANO_DEMO = {
 }
 
 
+class Trainee(nn.Module):
+    """What the optimiser updates: the inference model plus, when the recipe uses CTC, the
+    training-only CTC head on the encoder. Only `model` is exported."""
+
+    def __init__(self, model: nn.Module, ctc_vocab: int, encoder_dim: int, ctc_weight: float):
+        super().__init__()
+        self.model = model
+        self.ctc_weight = ctc_weight
+        if ctc_weight > 0:
+            self.ctc = CTC(ctc_vocab, encoder_dim)
+
+    @property
+    def ctc_head(self) -> CTC | None:
+        return self.get("ctc")
+
+
 def _stream(lengths, max_frames):
     def stream(seed):
         rng = np.random.default_rng(seed)
@@ -51,10 +69,15 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
-def _initialise(model, init: Path | None) -> None:
-    """Start from an earlier run's exported weights (same corpus, hence the same vocabulary)."""
-    if init is not None:
-        load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
+def _initialise(model, init: Path | None, tokens: list[str] | None = None) -> None:
+    """Start from an earlier run's exported weights. The vocabulary is rebuilt from the corpus, so it
+    must come out identical to the earlier run's, or every output row would mean another token."""
+    if init is None:
+        return
+    if tokens is not None and json.loads((Path(init) / "tokens.json").read_text()) != tokens:
+        raise ValueError(f"{init}: its tokens.json differs from the vocabulary built from this corpus; "
+                         "continue only on the corpus the earlier run was trained on")
+    load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
 
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
@@ -65,10 +88,16 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
     model = Paraformer(model_config)
-    _initialise(model, init)
+    _initialise(model, init, vocab.tokens)
+    trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
+
+    def loss(t: Trainee, batch: dict):
+        return paraformer_objective.loss_fn(t.model, batch, sampling_ratio=config.sampling_ratio, ctc=t.ctc_head,
+                                            ctc_weight=t.ctc_weight)
+
     stream = _stream([len(e.features) for e in examples], max_frames)
-    train(model, paraformer_objective.loss_fn, stream, make, config, out)
+    train(trainee, loss, stream, make, config, out)
 
     work = out / "export-files"
     work.mkdir(exist_ok=True)
@@ -94,10 +123,16 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
     _initialise(model, init)
+    # The CTC vocabulary is the tokenizer's plus a blank after it.
+    trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
+                      config.ctc_weight)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
-    loss = lambda m, b: nano_objective.loss_fn(m, b, prefix, suffix)  # noqa: E731
+
+    def loss(t: Trainee, batch: dict):
+        return nano_objective.loss_fn(t.model, batch, prefix, suffix, ctc=t.ctc_head, ctc_weight=t.ctc_weight)
+
     stream = _stream([len(e.features) for e in examples], max_frames)
-    train(model, loss, stream, make, config, out)
+    train(trainee, loss, stream, make, config, out)
     write_model_dir(out / "model", model_config.to_dict(), _half(model), {"tokenizer.json": work / "tokenizer.json"},
                     overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
