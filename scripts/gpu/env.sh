@@ -4,5 +4,5 @@ export PATH=/tmp/espeak/usr/bin:$PATH
 export LD_LIBRARY_PATH=/tmp/espeak/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
 export ESPEAK_DATA_PATH=/tmp/espeak/usr/lib/x86_64-linux-gnu/espeak-ng-data
 export PYTHONUNBUFFERED=1
-CORPUS=/tmp/corpus
-RUNS=/tmp/runs
+CORPUS=${CORPUS:-/tmp/corpus}
+RUNS=${RUNS:-/tmp/runs}
