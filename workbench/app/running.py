@@ -96,3 +96,15 @@ def frame_seconds(pipeline) -> float:
     """Seconds per encoder frame: LFR advances lfr_n fbank frames of frame_shift ms."""
     conf = pipeline.config.frontend_conf
     return conf.lfr_n * conf.frame_shift / 1000
+
+
+def decoding_warning(result) -> str:
+    """How Nano's decoding ended, when that is worth a warning: a transcript cut at the token
+    limit or caught in a repetition loop must not pass for a finished one. Empty otherwise."""
+    reason, loop = result.extra.get("finish_reason"), result.extra.get("loop")
+    if reason == "max_new_tokens":
+        return "**Decoding stopped at the max-new-tokens limit: the transcript may be cut short.**"
+    if reason == "loop" or loop:
+        start, period = loop
+        return f"**Repetition loop: a block of {period} token(s) repeats from token {start} on.**"
+    return ""

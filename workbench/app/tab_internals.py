@@ -20,7 +20,13 @@ from .plots.attention import (
 )
 from .plots.decoding import steps_figure
 from .positions import output_positions, table, token_namer
-from .running import frame_seconds, inspection_clip, progress_bar, user_errors
+from .running import (
+    decoding_warning,
+    frame_seconds,
+    inspection_clip,
+    progress_bar,
+    user_errors,
+)
 from .sources import SourceControls, resolve
 
 MEAN_OF_HEADS = -1
@@ -55,6 +61,7 @@ def run_inspect(*source):
     with user_errors():
         result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture_patterns(pipeline, request.options),
                                      **request.options)
+    note = " ".join(filter(None, [note, decoding_warning(result)]))
     progress(0.6, desc="drawing")
     name = token_namer(pipeline)
     records = output_positions(pipeline, result)

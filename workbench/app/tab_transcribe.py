@@ -12,6 +12,7 @@ from .artifacts import Run, downloads, plot_slot, run_state
 from .confidence import confidence_html
 from .plots.features import cif_figure, features_figure
 from .running import (
+    decoding_warning,
     frame_seconds,
     inspection_clip,
     progress_bar,
@@ -33,6 +34,7 @@ def run_transcribe(*source):
         # A short clip is its own inspection clip (the same array): one pass serves both.
         result = inspected if clip is request.waveform else transcribe(pipeline, request.waveform, progress,
                                                                        **request.options)
+    note = " ".join(filter(None, [note, decoding_warning(result)]))
     captures = inspected.captures
     run = Run({**result.to_dict(), "plots_show": note}, captures)
     features = run.draw("features", features_figure(captures["frontend.waveform"], captures["frontend.fbank"]))
