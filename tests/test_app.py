@@ -105,3 +105,15 @@ def test_learn_lists_the_shape_at_every_stage(client):
     assert shapes["frontend.features"] == "[55, 560]" and shapes["decoder.logits"] == "[14, 1294]"
     assert [row[0] for row in components["data"]] == ["encoder", "predictor", "decoder"]
     assert config["model_type"] == "paraformer"
+
+
+def test_silence_has_nothing_per_token_but_still_its_encoder_maps(client, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    silence = tmp_path / "silence.wav"
+    sf.write(silence, np.zeros(32000, dtype=np.float32), 16000)
+    out = client.predict("paraformer-demo", "", gradio_client.handle_file(str(silence)), None, api_name="/inspect")
+    self_map, token_map, steps, confidence = out[1], out[4], out[7], out[8]
+    assert self_map["value"] == "encoder.layers.0.attn" and token_map["choices"] == []
+    assert steps["data"] == [] and confidence is None

@@ -29,9 +29,11 @@ def token_namer(pipeline):
 
 
 def output_positions(pipeline, result) -> list[dict]:
-    """Paraformer's records need `decoder.logits` captured; Nano's last record is its stop token."""
+    """Paraformer's records need `decoder.logits` captured (absent when no token fired: the decoder
+    does not run); Nano's last record is its stop token."""
     if pipeline.kind == "paraformer":
-        return logits_positions(result.captures["decoder.logits"])
+        logits = result.captures.get("decoder.logits")
+        return [] if logits is None else logits_positions(logits)
     return result.extra["steps"]
 
 

@@ -73,8 +73,10 @@ def run_inspect(*source):
         if request.options["decoding"].strategy == "beam":
             note += NO_TOKEN_ATTENTION
     run = Run({**result.to_dict(), "view": view}, result.captures)
-    selectors = [_select(run, [n for n in result.captures if keep(n)]) for keep in (is_self_attention, is_token_attention)]
-    confidence = run.draw("confidence", steps_figure(records, view["labels"]))
+    # A map with no rows (no token was produced) has nothing to draw.
+    selectors = [_select(run, [n for n, a in result.captures.items() if keep(n) and a.size])
+                 for keep in (is_self_attention, is_token_attention)]
+    confidence = run.draw("confidence", steps_figure(records, view["labels"])) if records else None
     return note, *selectors[0], *selectors[1], table(records, name), confidence, run
 
 
