@@ -1,7 +1,9 @@
 """What one request leaves in its session: the data to download and the figures drawn from it.
 
 Figures are written as PNG once, when drawn, and the same files are both shown and offered for
-download. Each run has its own folder, removed when gradio drops the session's state.
+download. Each run has its own folder, removed when gradio drops the session's state, or, for a
+run that a newer one replaced in its session (gradio never hands those back), once it is older
+than a session can be.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import functools
 import json
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -23,6 +26,7 @@ SESSION_SECONDS = 3600  # a session's runs are dropped an hour after its last on
 
 class Run:
     def __init__(self, payload: dict, arrays: dict[str, np.ndarray] | None = None):
+        _prune()
         self.folder = Path(tempfile.mkdtemp(prefix="run-", dir=_root()))
         self.payload = payload  # JSON-ready description of the run
         self.arrays = arrays or {}  # captured internals, by capture name
@@ -56,6 +60,17 @@ def _root() -> Path:
     root = Path(tempfile.mkdtemp(prefix="funasr-workbench-app-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     return root
+
+
+def _prune() -> None:
+    cutoff = time.time() - SESSION_SECONDS
+    for folder in _root().iterdir():
+        try:
+            stale = folder.stat().st_mtime < cutoff
+        except FileNotFoundError:  # another request pruned it first
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard(run: Run | None) -> None:

@@ -123,8 +123,8 @@ def internals_tab(source: SourceControls) -> None:
     note = gr.Markdown()
     self_pick = _map_picker("Self-attention map", "self")
     gr.Markdown("Each row is a frame attending, each column a frame attended to (seconds); brighter means more "
-                "attention. SAN-M layers add a local memory block (FSMN) to this global attention, so many heads "
-                "look far away. Fun-ASR-Nano also lists SenseVoice's second stack (`tp_layers`) and the adaptor.")
+                "attention. SAN-M layers also have a local memory block (FSMN) beside this attention, which it "
+                "does not show. Fun-ASR-Nano also lists SenseVoice's second stack (`tp_layers`) and the adaptor.")
     token_pick = _map_picker("Token attention map", "token")
     gr.Markdown("Paraformer: each output token's cross-attention over the encoder frames in one decoder layer; red "
                 "crosses mark the frame where CIF fired the token. Fun-ASR-Nano: for each generated token, where "
