@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +127,31 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
     if not path.is_file():  # a FIFO or device would block or never end
         raise AudioError(f"{path}: not a regular file")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            data = f.read(dtype="float32", always_2d=True)
+            short = _shortfall(f, len(data))
+            rate = f.samplerate
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split(":")[-1].strip() or "unreadable"
+        if detail.startswith("File does not exist"):  # libsndfile's words for data no decoder took
+            detail = "unrecognised or corrupt data"
         raise AudioError(f"{path}: not a readable audio file ({detail})") from None
+    if short:
+        raise AudioError(f"{path}: truncated: holds {short} its header declares (an incomplete download or copy?)")
     return data, rate
+
+
+# libsndfile's header log for a RIFF-family file whose data chunk runs past the end of the file.
+_DATA_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _shortfall(f: sf.SoundFile, frames_read: int) -> str | None:
+    """What a truncated file lacks, where libsndfile can tell; None if complete (or unknowable:
+    a cut Ogg file just ends). Decoders read the part that is there without complaint."""
+    if frames_read < 0.99 * f.frames:  # MP3's frame count is an encoder's estimate: allow 1 %
+        return f"{frames_read} of the {f.frames} frames"
+    chunk = _DATA_CHUNK.search(f.extra_info)
+    # Streaming writers put a 'length unknown' placeholder (0xFFFFFFFF) in the header: not a cut.
+    if chunk and int(chunk[2]) < int(chunk[1]) < 0xFFFFFF00:
+        return f"{chunk[2]} of the {chunk[1]} bytes of audio"
+    return None

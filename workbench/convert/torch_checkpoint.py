@@ -30,6 +30,9 @@ _MAX_DIMS = 64
 # Generous upper bound (4G elements; the largest LLM embedding tables are ~1G) so a hostile file
 # cannot make us allocate petabytes via zero strides, which need no storage bytes at all.
 _MAX_ELEMENTS = 2**32
+# torch.save stores every record uncompressed. A record that deflates 20x or more is not torch's;
+# reading it whole would let a 2 MB file allocate gigabytes (a zip bomb).
+_MAX_EXPANSION = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,11 @@ class _SafeUnpickler(pickle.Unpickler):
         if key not in self._storages:
             record = f"{self._prefix}data/{key}"
             try:
-                raw = self._zip.read(record)
+                info = self._zip.getinfo(record)
             except KeyError:
                 raise self._fail(f"missing storage record '{record}'") from None
+            _check_expansion(info, self._label)
+            raw = self._zip.read(info)
             if len(raw) % stype.dtype.itemsize:
                 raise self._fail(f"storage '{record}' is not a whole number of {stype.name} items")
             arr = np.frombuffer(raw, dtype=stype.dtype)
@@ -133,6 +138,12 @@ class _SafeUnpickler(pickle.Unpickler):
 
     def _rebuild_parameter(self, data, requires_grad=False, hooks=None, state=None):
         return data  # a Parameter is just its tensor for our purposes
+
+
+def _check_expansion(info: zipfile.ZipInfo, label: str) -> None:
+    if info.file_size > _MAX_EXPANSION * max(info.compress_size, 1):
+        raise CheckpointError(f"{label}: record '{info.filename}' expands from {info.compress_size} to "
+                              f"{info.file_size} bytes; torch.save never compresses (a zip bomb?)")
 
 
 def _to_mx(t: _Tensor) -> mx.array:
@@ -167,6 +178,7 @@ def read_torch_checkpoint(path) -> dict[str, mx.array]:
             names = set(archive.namelist())
             big = (prefix + "byteorder" in names
                    and archive.read(prefix + "byteorder").strip() == b"big")
+            _check_expansion(archive.getinfo(pkls[0]), label)
             with archive.open(pkls[0]) as pkl:
                 obj = _SafeUnpickler(pkl, archive, prefix, big, label).load()
     except CheckpointError:
