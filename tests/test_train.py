@@ -78,3 +78,11 @@ def test_ctc_head_trains_but_is_not_exported(family, trainer, corpus, tmp_path):
     assert all(np.isfinite(row["ctc"]) and row["ctc"] > 0 for row in log)
     assert any(k.startswith("ctc.ctc_lo") for k in mx.load(str(tmp_path / "checkpoint" / "model.safetensors")))
     assert not any(k.startswith("ctc") for k in mx.load(str(tmp_path / "model" / "model.safetensors")))
+
+
+def test_init_refuses_a_model_with_another_vocabulary(corpus, tmp_path):
+    first = train_paraformer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    tokens = json.loads((first / "tokens.json").read_text())
+    (first / "tokens.json").write_text(json.dumps(tokens[:3] + tokens[4:] + tokens[3:4], ensure_ascii=False))
+    with pytest.raises(ValueError, match="tokens.json differs from the vocabulary built from this corpus"):
+        train_paraformer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=first)

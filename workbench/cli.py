@@ -126,7 +126,16 @@ def _cmd_eval(args) -> None:
     from .evaluate import evaluate, read_references
 
     pipeline = load(args.model)
-    report = evaluate(pipeline, read_references(args.refs), limit=args.limit, **_decoding_options(args, pipeline))
+    refs = read_references(args.refs)
+    if args.cif:
+        from .cif_check import cif_check, reference_tokenizer
+
+        report = cif_check(pipeline, refs, reference_tokenizer(args.model), limit=args.limit)
+        print(json.dumps(report["summary"], ensure_ascii=False))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1))
+        return
+    report = evaluate(pipeline, refs, limit=args.limit, **_decoding_options(args, pipeline))
     for u in report["utterances"]:
         rate = u["errors"] / max(u["units"], 1)
         print(f"{rate:6.1%}  {Path(u['file']).name}  ref: {u['reference']}  hyp: {u['hypothesis']}")
@@ -279,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--json", metavar="PATH", help="write the full report (per-utterance table) as JSON")
     p.add_argument("--limit", type=int, help="only the first N references")
+    p.add_argument("--cif", action="store_true",
+                   help="Paraformer: check CIF's token counts and token times against the references instead")
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_eval)
 

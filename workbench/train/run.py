@@ -69,13 +69,14 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
-def _initialise(model, init: Path | None, tokens: list[str] | None = None) -> None:
-    """Start from an earlier run's exported weights. The vocabulary is rebuilt from the corpus, so it
-    must come out identical to the earlier run's, or every output row would mean another token."""
+def _initialise(model, init: Path | None, vocab_file: Path) -> None:
+    """Start from an earlier run's exported weights. The vocabulary is rebuilt from the corpus, so
+    this run's `vocab_file` must equal the earlier run's, or every output row would mean another token."""
     if init is None:
         return
-    if tokens is not None and json.loads((Path(init) / "tokens.json").read_text()) != tokens:
-        raise ValueError(f"{init}: its tokens.json differs from the vocabulary built from this corpus; "
+    earlier = Path(init) / vocab_file.name
+    if not earlier.is_file() or earlier.read_bytes() != vocab_file.read_bytes():
+        raise ValueError(f"{init}: its {vocab_file.name} differs from the vocabulary built from this corpus; "
                          "continue only on the corpus the earlier run was trained on")
     load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
 
@@ -88,7 +89,10 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
     model = Paraformer(model_config)
-    _initialise(model, init, vocab.tokens)
+    work = out / "export-files"
+    work.mkdir(parents=True, exist_ok=True)
+    vocab.save(work)
+    _initialise(model, init, work / "tokens.json")
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
@@ -99,12 +103,10 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
 
-    work = out / "export-files"
-    work.mkdir(exist_ok=True)
     (work / "am.mvn").write_text(CMVN(shift, scale).to_text())
-    vocab.save(work)
     write_model_dir(out / "model", model_config.to_dict(), _half(model),
-                    {"am.mvn": work / "am.mvn", "tokens.json": work / "tokens.json"}, overwrite=True)
+                    {"am.mvn": work / "am.mvn", "tokens.json": work / "tokens.json",
+                     "english_bpe.json": work / "english_bpe.json"}, overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
     return out / "model"
 
@@ -122,7 +124,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
-    _initialise(model, init)
+    _initialise(model, init, work / "tokenizer.json")
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
