@@ -7,8 +7,9 @@ family=$1
 X=${family^^}
 get() { local name="${X}_$1"; echo "${!name:-$2}"; }
 init=$(get INIT "")
-rm -rf "$RUNS/$family"
+# A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
+[ "${RESUME:-0}" = 1 ] || rm -rf "$RUNS/$family"
 python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$family" --steps "$(get STEPS 2000)" \
     --max-minutes "$(get MINUTES 5)" --workers 14 --max-frames "$(get FRAMES 36000)" --warmup "$(get WARMUP 300)" \
-    --lr "$(get LR 1e-3)" ${init:+--init "$init"}
+    --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 ${init:+--init "$init"}
 touch "$RUNS/$family.done"
