@@ -41,6 +41,17 @@ def check_weights(model: nn.Module, weights: dict[str, mx.array], where: str) ->
     if wrong:
         more = f" (and {len(wrong) - 3} more)" if len(wrong) > 3 else ""
         raise CheckpointError(f"{where}: shape mismatch: {'; '.join(wrong[:3])}{more}")
+    # Integer or bool values where the model computes in floating point would run, as garbage.
+    dtypes = {k: v.dtype for k, v in tree_flatten(model.parameters())}
+    mistyped = sorted(k for k, dtype in dtypes.items() if _kind(weights[k].dtype) != _kind(dtype))
+    if mistyped:
+        raise CheckpointError(f"{where}: {len(mistyped)} weights of the wrong type: "
+                              f"{mistyped[0]} is {_kind(weights[mistyped[0]].dtype)}, expected {_kind(dtypes[mistyped[0]])}")
+
+
+def _kind(dtype: mx.Dtype) -> str:
+    """Floating-point types are interchangeable (fp16 files load as fp32); others must match."""
+    return "floating point" if mx.issubdtype(dtype, mx.floating) else str(dtype).removeprefix("mlx.core.")
 
 
 def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: str) -> None:
