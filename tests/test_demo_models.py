@@ -1,7 +1,7 @@
 """The bundled demo checkpoint loads offline by name and transcribes the bundled Mandarin clips.
 
 Error bounds are the interim paraformer-demo's (see its MODEL_CARD.md): Mandarin clips of a few
-seconds within 20 % CER each. English is not learned yet and is not asserted.
+seconds within 10 % CER each (the current model gets at most 7.1 %). English is not learned yet and is not asserted.
 """
 
 from pathlib import Path
@@ -31,4 +31,4 @@ def test_mandarin_sample_clips(demo, name):
     (ref,) = [r for r in read_references(ROOT / "sample_audio" / "refs.tsv") if r["file"].endswith(name)]
     hyp = demo.transcribe(ref["file"]).text
     ref_units, hyp_units = units(ref["text"], "zh"), units(hyp, "zh")
-    assert edit_distance(ref_units, hyp_units) / len(ref_units) <= 0.2, (ref["text"], hyp)
+    assert edit_distance(ref_units, hyp_units) / len(ref_units) <= 0.1, (ref["text"], hyp)
