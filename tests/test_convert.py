@@ -2,7 +2,9 @@
 error naming the problem, and never leave a partial output directory."""
 
 import json
+import os
 import pickle
+import re
 import shutil
 
 import mlx.core as mx
@@ -179,3 +181,80 @@ def test_nano_llm_runs_in_bf16_and_fp16(nano_dirs):
         out = pipeline.transcribe(wav, sample_rate=16000, decoding=config, capture=["llm.logits"]).captures["llm.logits"]
         assert np.abs(out[0] - ref[0]).max() / np.abs(ref[0]).max() < 5e-2
     pipeline.set_llm_dtype("fp32")
+
+
+def test_links_out_of_the_upstream_directory_are_refused(tmp_path, upstream):
+    outside = tmp_path / "tokens.json"
+    shutil.move(upstream / "tokens.json", outside)
+    (upstream / "tokens.json").symlink_to(outside)
+    with pytest.raises(CheckpointError, match=rf"^{upstream}/tokens\.json: links to {outside}, outside the model "
+                       r"directory; copy the file in \(cp -L\) if you trust it$"):
+        convert_paraformer(upstream, tmp_path / "out")
+    assert_nothing_written(tmp_path, tmp_path / "out")
+
+
+@pytest.mark.parametrize("init, message", [
+    ("..", "{src}/config.yaml: llm_conf.init_param_path = '..' names no file inside the model directory"),
+    ("/train/box/../../etc/Qwen3", "{src}: LLM config Qwen3/config.json is missing"),  # the bare name, inside
+])
+def test_nano_llm_path_stays_inside_the_directory(tmp_path, init, message):
+    from workbench.convert.nano import convert_nano
+
+    src = tmp_path / "nano"
+    src.mkdir()
+    (src / "config.yaml").write_text(json.dumps({"model": "FunASRNano", "audio_encoder": "SenseVoiceEncoderSmall",
+                                                 "audio_adaptor": "Transformer", "llm_conf": {"init_param_path": init}}))
+    with pytest.raises(CheckpointError, match=f"^{re.escape(message.format(src=src))}$"):
+        convert_nano(src, tmp_path / "out")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d.write_text("my notes"), "{dst}: not a directory; --overwrite only replaces a model directory"),
+    (lambda d: d.mkdir() or (d / "thesis.tex").write_text("years of work"),
+     "{dst}: not a model directory (no config.json); refusing to replace it"),
+    (lambda d: d.symlink_to(d.parent), "{dst}: not a directory; --overwrite only replaces a model directory"),
+], ids=["a file", "a directory of something else", "a link"])
+def test_overwrite_only_replaces_a_model_directory(tmp_path, upstream, make, message):
+    dst = tmp_path / "out"
+    make(dst)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(CheckpointError, match=f"^{re.escape(message.format(dst=dst))}$"):
+        convert_paraformer(upstream, dst, overwrite=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_failed_swap_puts_the_old_model_back(tmp_path, upstream, monkeypatch):
+    dst = tmp_path / "out"
+    convert_paraformer(upstream, dst)
+    marker = dst / "config.json"
+    marker.write_text(marker.read_text())  # the old model, to recognise afterwards
+    real_replace, calls = os.replace, []
+
+    def replace(src, target):  # the second rename (new model into place) fails
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError("disk vanished")
+        real_replace(src, target)
+
+    monkeypatch.setattr("workbench.convert.common.os.replace", replace)
+    with pytest.raises(OSError, match="disk vanished"):
+        convert_paraformer(upstream, dst, overwrite=True)
+    assert workbench.load(dst).config.vocab_size == 300
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "upstream"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--quantize", "llm=8bit"], "unknown component 'llm' for paraformer; choose from encoder, predictor, decoder"),
+    (["--quantize", "encoder=3bit"], "unknown level '3bit'; choose from fp32, bf16, fp16, 8bit, 4bit"),
+    (["--quantize", "8bit", "--group-size", "7"], "group size 7 is not supported; choose from 32, 64, 128"),
+])
+def test_cli_bad_quantize_spec_fails_before_writing(tmp_path, upstream, capsys, flags, message):
+    assert main(["convert", "paraformer", str(upstream), str(tmp_path / "out"), *flags]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert_nothing_written(tmp_path, tmp_path / "out")
+
+
+def test_cli_unwritable_output_is_one_error_line(tmp_path, upstream, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["convert", "paraformer", str(upstream), str(tmp_path / "file" / "out")]) == 2
+    assert capsys.readouterr().err == f"error: [Errno 17] File exists: '{tmp_path / 'file'}'\n"  # mkdir's words

@@ -207,3 +207,24 @@ def test_no_tensors(tmp_path):
 def test_unsupported_dtype(tmp_path):
     with pytest.raises(CheckpointError, match=r"unsupported tensor type 'torch\.ComplexFloatStorage'"):
         read_torch_checkpoint(_save(tmp_path, {"c": torch.ones(2, dtype=torch.complex64)}))
+
+
+def test_protocol_0_inst_opcode_is_refused(tmp_path):
+    # INST names its class as text and calls it: a path to os.system that avoids REDUCE.
+    path = tmp_path / "model.pt"
+    _torch_like_zip(path, b"(ios\nsystem\n(S'touch pwned'\ntR.")
+    with pytest.raises(CheckpointError, match=r"refusing to load pickled global 'os\.system'"):
+        read_torch_checkpoint(path)
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path):
+    # A genuine 4-element tensor whose storage record inflates a megabyte of zeros ~1000x.
+    path = _save(tmp_path, {"w": torch.zeros(4)})
+    with zipfile.ZipFile(path) as z:
+        entries = [(n, z.read(n)) for n in z.namelist()]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(name, data + bytes(2**20) if name.endswith("/data/0") else data)
+    with pytest.raises(CheckpointError, match=r"record 'model/data/0' expands from \d+ to 1048592 bytes; "
+                       r"torch\.save never compresses \(a zip bomb\?\)"):
+        read_torch_checkpoint(path)

@@ -49,11 +49,11 @@ def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE
     sample_rate = _check_rate(sample_rate, name)
     if data.size == 0:
         raise AudioError(f"{name}: contains no samples")
+    check_samples(data, name)
     if data.ndim == 2:
         data = _mix_down(data)
     if data.ndim != 1:
         raise AudioError(f"{name}: expected [samples] or [samples, channels], got shape {data.shape}")
-    check_samples(data, name)
     if sample_rate != target_rate:
         data = soxr.resample(data, sample_rate, target_rate, quality="VHQ")
     return np.ascontiguousarray(data, dtype=np.float32)

@@ -19,6 +19,7 @@ from .audio import SAMPLE_RATE, check_samples
 from .errors import AudioError, CheckpointError
 
 FLOAT32_EPS = np.finfo(np.float32).eps  # Kaldi floors the mel energies at this before the log
+WINDOWS = ("hamming", "hanning", "povey")
 
 
 @dataclass
@@ -35,9 +36,11 @@ class FrontendConf:
     dither: float = 0.0
     upsacle_samples: bool = True  # (sic) upstream's spelling
 
-    def __post_init__(self):
+    def __post_init__(self):  # refused at load, not at the first transcription
         if self.fs != SAMPLE_RATE:  # every pipeline feeds the frontend 16 kHz audio
             raise CheckpointError(f"frontend_conf.fs = {self.fs}: only {SAMPLE_RATE} Hz models are supported")
+        if self.window not in WINDOWS:
+            raise CheckpointError(f"frontend window {self.window!r} is not supported ({', '.join(WINDOWS)})")
 
     @property
     def window_samples(self) -> int:
@@ -58,10 +61,8 @@ def _window(kind: str, size: int) -> np.ndarray:
         w = 0.54 - 0.46 * np.cos(2 * np.pi * n / (size - 1))
     elif kind == "hanning":
         w = 0.5 - 0.5 * np.cos(2 * np.pi * n / (size - 1))
-    elif kind == "povey":
+    else:  # "povey"; FrontendConf admits no other
         w = (0.5 - 0.5 * np.cos(2 * np.pi * n / (size - 1))) ** 0.85
-    else:
-        raise CheckpointError(f"frontend window {kind!r} is not supported (hamming, hanning, povey)")
     return w.astype(np.float32)
 
 
