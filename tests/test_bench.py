@@ -11,6 +11,9 @@ def test_paraformer_bench_against_upstream_reports_every_field():
     assert abs(report["speedup_vs_upstream"] - expected) <= 0.01 + 0.01 * expected
 
 
-def test_nano_bench_generates_the_fixed_number_of_tokens():
-    report = bench("nano", size="tiny", seconds=2.0, repeat=2, warmup=1, new_tokens=5)
-    assert report["ours_decode_tokens_per_s"] > 0 and "prefill" in report["ours_stages_ms"]
+def test_nano_bench_against_upstream_generates_the_fixed_number_of_tokens():
+    report = bench("nano", size="tiny", seconds=2.0, repeat=2, warmup=1, new_tokens=6, vs_upstream=True)
+    assert report["ours_generated_tokens"] == 6 and "prefill" in report["ours_stages_ms"]
+    assert report["ours_decode_tokens_per_s"] > 0 and report["upstream_decode_tokens_per_s"] > 0
+    expected = report["ours_decode_tokens_per_s"] / report["upstream_decode_tokens_per_s"]
+    assert abs(report["decode_speedup_vs_upstream"] - expected) <= 0.01 + 0.01 * expected

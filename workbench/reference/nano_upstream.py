@@ -456,7 +456,7 @@ def _condition(model, frontend, tokenizer, seed: int) -> None:
 
 
 @cached_per_model_pt(maxsize=2)
-def _load(model_dir: str) -> tuple[Any, dict[str, Any]]:
+def load_nano_upstream(model_dir: str) -> tuple[Any, dict[str, Any]]:
     # Two overrides are needed offline:
     # * llm_conf.init_param_path: the release's relative "Qwen3-0.6B" is passed to transformers as is,
     #   i.e. resolved against the CWD, and otherwise looked up on the HF hub. tokenizer_conf follows it
@@ -503,7 +503,7 @@ def run_nano(
     """
     import torch
 
-    model, build_kwargs = _load(model_dir)
+    model, build_kwargs = load_nano_upstream(model_dir)
     frontend = build_kwargs["frontend"]
     wav = mono_waveform(waveform)
 
