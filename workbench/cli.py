@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed per stage (median of repeated runs), optionally against upstream FunASR")
     p.add_argument("family", choices=["paraformer", "nano"])
     p.add_argument("--upstream-dir", help="an upstream model directory; default: random weights at --size")
-    p.add_argument("--size", default="large", help="random-weight size: paraformer tiny|large, nano tiny|encoder-full")
+    p.add_argument("--size", default="large", help="random-weight size: paraformer tiny|large, nano tiny|encoder-full|full")
     p.add_argument("--seconds", type=float, default=10.0, help="audio length")
     p.add_argument("--batch", type=int, default=1, help="clips per call (Paraformer)")
     p.add_argument("--repeat", type=int, default=5)

@@ -95,10 +95,10 @@ QWEN3_0_6B_CONFIG: dict[str, Any] = {
 # geometry (1024, 16 heads / 8 kv heads of 128), so converter and encoder tests see the real tensor set.
 def _size(
     *, d: int, units: int, blocks: int, tp_blocks: int, ctc_blocks: int,
-    hidden: int, heads: int, kv_heads: int, head_dim: int, llm_units: int,
+    hidden: int, heads: int, kv_heads: int, head_dim: int, llm_units: int, llm_layers: int = 2,
 ) -> dict[str, dict[str, int]]:
     """One size: a 4-head encoder whose FFN width the adaptor (2 blocks) and the CTC decoder share, as in
-    the release, and a 2-layer LLM."""
+    the release, and an LLM (2 layers unless said otherwise)."""
     return dict(
         encoder=dict(
             output_size=d, attention_heads=4, linear_units=units, num_blocks=blocks, tp_blocks=tp_blocks
@@ -107,7 +107,7 @@ def _size(
         ctc_decoder=dict(ffn_dim=units, n_layer=ctc_blocks),
         llm=dict(
             hidden_size=hidden,
-            num_hidden_layers=2,
+            num_hidden_layers=llm_layers,
             num_attention_heads=heads,
             num_key_value_heads=kv_heads,
             head_dim=head_dim,
@@ -121,6 +121,10 @@ _SIZES: dict[str, dict[str, dict[str, int]]] = {
                   hidden=64, heads=4, kv_heads=2, head_dim=32, llm_units=128),
     "encoder-full": _size(d=512, units=2048, blocks=50, tp_blocks=20, ctc_blocks=5,
                           hidden=1024, heads=16, kv_heads=8, head_dim=128, llm_units=256),
+    # The release's shapes throughout: SenseVoice encoder and Qwen3-0.6B (28 layers, FFN 3072), for
+    # speed and memory benchmarks with random weights.
+    "full": _size(d=512, units=2048, blocks=50, tp_blocks=20, ctc_blocks=5,
+                  hidden=1024, heads=16, kv_heads=8, head_dim=128, llm_units=3072, llm_layers=28),
 }
 
 # Post-init conditioning targets (see _condition).

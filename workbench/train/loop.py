@@ -78,17 +78,22 @@ def train(
     log = (out / "log.jsonl").open("a")
     start, window = time.time(), []
     model.train()
+    batch = make_batch(next(stream))
     while step < config.steps:
-        batch = make_batch(next(stream))
         loss, grads = value_and_grad(model, batch)
         grads, norm = optim.clip_grad_norm(grads, config.grad_clip)
         optimizer.update(model, grads)
-        mx.eval(model.parameters(), optimizer.state, loss)
+        # The device works on this step while the host assembles the next batch and builds the next
+        # graph; waiting for the previous step keeps the host at most one step ahead.
+        mx.async_eval(model.parameters(), optimizer.state, loss)
+        if window:
+            mx.eval(window[-1])
         step += 1
-        window.append(loss.item())
+        window.append(loss)
+        current, batch = batch, make_batch(next(stream)) if step < config.steps else None
         if step % config.log_every == 0 or step == config.steps:
-            _, metrics = loss_fn(model, batch)
-            row = {"step": step, "loss": sum(window) / len(window), "grad_norm": norm.item(),
+            _, metrics = loss_fn(model, current)
+            row = {"step": step, "loss": mx.stack(window).mean().item(), "grad_norm": norm.item(),
                    "lr": float(optimizer.learning_rate), "minutes": (time.time() - start) / 60,
                    **{k: float(v) for k, v in metrics.items()}}
             log.write(json.dumps(row) + "\n")
