@@ -11,6 +11,7 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra has it)")
 
 from workbench.app.ui import build_app
+from workbench.loading import BUNDLED_DIR
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -56,9 +57,9 @@ def page(url):
         browser.close()
 
 
-def run_tab(page, tab: str, button: str, done: str, plots: int):
+def run_tab(page, tab: str, button: str, done: str, plots: int, shot: str = ""):
     """Open a tab, press its button, wait for `done` (a JS condition) and for its plots; then
-    check every plot has pixels and save a screenshot."""
+    check every plot has pixels and save a screenshot (test-artifacts/app-{shot or tab}.png)."""
     page.get_by_role("tab", name=tab).click()
     page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_function(done)
@@ -67,7 +68,7 @@ def run_tab(page, tab: str, button: str, done: str, plots: int):
     sizes = page.evaluate(PLOTS, key)
     assert len(sizes) >= plots and all(w > 0 and box_w > 0 and box_h > 0 for w, box_w, box_h in sizes[:plots])
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"app-{tab.lower()}.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / f"app-{shot or tab.lower()}.png", full_page=True)
 
 
 def test_transcribe_tab(page):
@@ -92,6 +93,8 @@ def test_internals_tab(page):
 def test_compare_tab(page):
     page.get_by_role("tab", name="Compare").click()
     page.get_by_label("Reference transcript").fill(REFERENCE)
+    page.locator("#setup-C-model input").click()  # A and B (as stored, 8-bit) are enough here
+    page.get_by_role("option", name="(none)", exact=True).click()
     run_tab(page, "Compare", "Compare",
             f"() => document.querySelector('#compare-results')?.innerText.includes('{REFERENCE}')", plots=1)
     assert page.locator("#tab-compare").get_by_text("compared with the reference").count() >= 2
@@ -101,3 +104,12 @@ def test_learn_tab(page):
     run_tab(page, "Learn", "Trace the model on this clip",
             "() => document.querySelector('#tab-learn')?.innerText.includes('frontend.features')", plots=0)
     assert page.locator("#tab-learn").get_by_text("[55, 560]").count() == 1
+
+
+@pytest.mark.skipif(not (BUNDLED_DIR / "nano-demo").is_dir(), reason="nano-demo is not bundled")
+def test_internals_tab_on_nano(page):
+    page.get_by_label("…or a converted model directory").fill(str(BUNDLED_DIR / "nano-demo"))
+    run_tab(page, "Internals", "Inspect internals",
+            "() => document.querySelector('#token-map input')?.value === 'llm.layers.0.attn'", plots=3,
+            shot="internals-nano")
+    page.get_by_label("…or a converted model directory").fill("")

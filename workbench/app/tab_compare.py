@@ -27,7 +27,7 @@ class SetupControls:
         with gr.Column():
             gr.Markdown(f"**Set-up {label}**")
             self.model = gr.Dropdown([NONE, *models.bundled_models()], value=model, allow_custom_value=True,
-                                     label="Model (bundled, or type a directory)")
+                                     label="Model (bundled, or type a directory)", elem_id=f"setup-{label}-model")
             self.precision = gr.Dropdown(models.PRECISIONS, value=precision, allow_custom_value=True,
                                          label="Precision", info="a level, or per component: encoder=8bit,decoder=4bit")
             with gr.Accordion("Decoding (Fun-ASR-Nano)", open=False):
