@@ -258,3 +258,12 @@ def test_cli_unwritable_output_is_one_error_line(tmp_path, upstream, capsys):
     (tmp_path / "file").write_text("")
     assert main(["convert", "paraformer", str(upstream), str(tmp_path / "file" / "out")]) == 2
     assert capsys.readouterr().err == f"error: [Errno 17] File exists: '{tmp_path / 'file'}'\n"  # mkdir's words
+
+
+def test_nano_digital_silence_is_empty_without_decoding(nano_dirs):
+    import numpy as np
+
+    pipeline = workbench.load(nano_dirs("tiny")[1])
+    result = pipeline.transcribe(np.zeros(16000, np.float32), sample_rate=16000, capture=["llm.logits"])
+    assert (result.text, result.tokens, result.extra["finish_reason"]) == ("", [], "no_signal")
+    assert result.captures["llm.logits"].shape == (0, pipeline.config.llm_conf.vocab_size)

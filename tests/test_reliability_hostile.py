@@ -294,3 +294,12 @@ def test_a_bundled_name_cannot_be_a_path(monkeypatch, tmp_path):
     with pytest.raises(CheckpointError, match=r"^\.\./bundled/paraformer-demo: no such model directory; "
                        "bundled models: paraformer-demo"):
         workbench.load("../bundled/paraformer-demo")  # was BUNDLED_DIR/../bundled/paraformer-demo
+
+
+def test_audio_too_long_to_decode_is_refused_before_reading(tmp_path, monkeypatch):
+    # The real limit is 4 GiB of decoded samples; a 3.3 s clip stands in for an 18-hour one.
+    monkeypatch.setattr("workbench.audio.MAX_DECODED_BYTES", 2**16)
+    path = clip_file(tmp_path / "a.flac", "FLAC", "PCM_16")
+    with pytest.raises(AudioError, match=f"^{re.escape(str(path))}: 0.0 h of 1-channel audio would take 0.0 GiB "
+                       r"to decode \(at most 0\); split it first \(sox or ffmpeg\)$"):
+        load_audio(path)

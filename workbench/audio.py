@@ -20,6 +20,9 @@ MIN_RATE, MAX_RATE = 4000, 768000
 # depend on gain), but beyond this the float32 filterbank overflows. Integer PCM passed as
 # float without scaling (int32: up to 2.1e9) is the usual way to get here.
 MAX_PEAK = 1e6
+# Files are decoded whole, as float32: beyond this (6 h of 48 kHz stereo, 18 h of 16 kHz mono)
+# a file is refused before decoding rather than exhausting memory.
+MAX_DECODED_BYTES = 2**32
 # One int16 step. A clip that moves less than this around its mean holds nothing a 16-bit
 # recording could store; see `has_signal`.
 SILENCE_PEAK = 1 / 32768
@@ -128,6 +131,7 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
         raise AudioError(f"{path}: not a regular file")
     try:
         with sf.SoundFile(str(path)) as f:
+            _check_decoded_size(f, path)
             data = f.read(dtype="float32", always_2d=True)
             short = _shortfall(f, len(data))
             rate = f.samplerate
@@ -139,6 +143,14 @@ def _read_file(path: Path) -> tuple[np.ndarray, int]:
     if short:
         raise AudioError(f"{path}: truncated: holds {short} its header declares (an incomplete download or copy?)")
     return data, rate
+
+
+def _check_decoded_size(f: sf.SoundFile, path: Path) -> None:
+    size = f.frames * f.channels * 4
+    if size > MAX_DECODED_BYTES:
+        raise AudioError(f"{path}: {f.frames / max(f.samplerate, 1) / 3600:.1f} h of {f.channels}-channel audio "
+                         f"would take {size / 2**30:.1f} GiB to decode (at most {MAX_DECODED_BYTES / 2**30:.0f}); "
+                         "split it first (sox or ffmpeg)")
 
 
 # libsndfile's header log for a RIFF-family file whose data chunk runs past the end of the file.
