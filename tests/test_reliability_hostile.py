@@ -101,6 +101,40 @@ def test_pipeline_gives_a_transcript_or_one_clear_error(demo, x, rate):
     assert isinstance(result.text, str) and all(np.isfinite(t.logprob) for t in result.tokens)
 
 
+ARRAYS = [  # (what a caller passes, the exact message)
+    (lambda: load_audio(np.zeros(100)), "an audio array needs its sample_rate"),
+    (lambda: load_audio(np.zeros(16000), sample_rate=16000.5),
+     "audio array: sample rate 16000.5 is not supported (a whole number of Hz from 4000 to 768000)"),
+    (lambda: load_audio(np.zeros(16000), sample_rate=float("nan")),  # soxr hung on this
+     "audio array: sample rate nan is not supported (a whole number of Hz from 4000 to 768000)"),
+    (lambda: load_audio(np.zeros((2, 48000)), sample_rate=48000),
+     "audio array: shape (2, 48000) has more channels than samples; expected [samples, channels] "
+     "(transpose a [channels, samples] array)"),
+    (lambda: load_audio([[0.1, 0.2], [0.3]], sample_rate=16000), "audio array is ragged (rows of different lengths)"),
+    (lambda: load_audio(np.zeros(100, bool), sample_rate=16000), "audio array has unsupported dtype bool"),
+    (lambda: load_audio(np.zeros((10, 2, 2)), sample_rate=16000),
+     "audio array: expected [samples] or [samples, channels], got shape (10, 2, 2)"),
+    (lambda: load_audio(np.full(16000, 2.0**31, np.float32), sample_rate=16000),
+     "audio array: samples reach 2.15e+09, but float audio lies in [-1, 1] (integer PCM passed as float? "
+     "divide it by its type's full scale)"),
+    (lambda: load_audio((16000, np.zeros(0, np.int16))), "audio array: contains no samples"),
+    (lambda: FRONTEND(np.zeros(1000, np.int16)), "the frontend takes a 1-D float waveform, got int16 of shape (1000,)"),
+    (lambda: FRONTEND(np.full(1000, np.nan, np.float32)), "audio: contains NaN or infinite samples"),
+]
+
+
+@pytest.mark.parametrize("call, message", ARRAYS, ids=[m[:40] for _, m in ARRAYS])
+def test_bad_arrays_give_exact_messages(call, message):
+    with pytest.raises(AudioError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_unsigned_pcm_arrays_are_offset_binary():
+    # uint8 PCM has silence at 128; it used to be scaled as if 0 were silence (a DC of +0.5).
+    np.testing.assert_array_equal(load_audio(np.array([0, 128, 255], np.uint8), sample_rate=16000),
+                                  [-1.0, 0.0, 127 / 128])
+
+
 # --- damaged and disguised files ----------------------------------------------------------------
 
 
