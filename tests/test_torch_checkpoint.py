@@ -228,3 +228,11 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path):
     with pytest.raises(CheckpointError, match=r"record 'model/data/0' expands from \d+ to 1048592 bytes; "
                        r"torch\.save never compresses \(a zip bomb\?\)"):
         read_torch_checkpoint(path)
+
+
+def test_absurd_length_in_the_pickle_stream(tmp_path):
+    # BINBYTES8 announcing 1 TiB: Python refuses the allocation, or finds the data missing.
+    path = tmp_path / "model.pt"
+    _torch_like_zip(path, b"\x80\x04\x8e" + (2**40).to_bytes(8, "little") + b"abc")
+    with pytest.raises(CheckpointError, match=r"corrupt checkpoint data \((MemoryError|UnpicklingError)"):
+        read_torch_checkpoint(path)
