@@ -108,15 +108,15 @@ ARRAYS = [  # (what a caller passes, the exact message)
     (lambda: load_audio(np.zeros(16000), sample_rate=float("nan")),  # soxr hung on this
      "audio array: sample rate nan is not supported (a whole number of Hz from 4000 to 768000)"),
     (lambda: load_audio(np.zeros((2, 48000)), sample_rate=48000),
-     "audio array: shape (2, 48000) has more channels than samples; expected [samples, channels] "
-     "(transpose a [channels, samples] array)"),
+     ("audio array: shape (2, 48000) has more channels than samples; expected [samples, channels] "
+      "(transpose a [channels, samples] array)")),
     (lambda: load_audio([[0.1, 0.2], [0.3]], sample_rate=16000), "audio array is ragged (rows of different lengths)"),
     (lambda: load_audio(np.zeros(100, bool), sample_rate=16000), "audio array has unsupported dtype bool"),
     (lambda: load_audio(np.zeros((10, 2, 2)), sample_rate=16000),
      "audio array: expected [samples] or [samples, channels], got shape (10, 2, 2)"),
     (lambda: load_audio(np.full(16000, 2.0**31, np.float32), sample_rate=16000),
-     "audio array: samples reach 2.15e+09, but float audio lies in [-1, 1] (integer PCM passed as float? "
-     "divide it by its type's full scale)"),
+     ("audio array: samples reach 2.15e+09, but float audio lies in [-1, 1] (integer PCM passed as float? "
+      "divide it by its type's full scale)")),
     (lambda: load_audio((16000, np.zeros(0, np.int16))), "audio array: contains no samples"),
     (lambda: FRONTEND(np.zeros(1000, np.int16)), "the frontend takes a 1-D float waveform, got int16 of shape (1000,)"),
     (lambda: FRONTEND(np.full(1000, np.nan, np.float32)), "audio: contains NaN or infinite samples"),
@@ -155,19 +155,19 @@ def overwrite(path: Path, offset: int, data: bytes) -> Path:
     return path
 
 
+def truncated(what: str) -> str:
+    return "{path}: truncated: holds " + what + " its header declares (an incomplete download or copy?)"
+
+
 FILES = {  # name → (make the file in a folder, the exact message; {path} is the file)
     "WAV cut in half": (lambda d: cut(clip_file(d / "a.wav", "WAV", "PCM_16"), 52606),
-                        "{path}: truncated: holds 52562 of the 105168 bytes of audio its header declares "
-                        "(an incomplete download or copy?)"),
+                        truncated("52562 of the 105168 bytes of audio")),
     "WAV cut after its header": (lambda d: cut(clip_file(d / "a.wav", "WAV", "PCM_16"), 44),
-                                 "{path}: truncated: holds 0 of the 105168 bytes of audio its header declares "
-                                 "(an incomplete download or copy?)"),
+                                 truncated("0 of the 105168 bytes of audio")),
     "MP3 cut in half": (lambda d: cut(clip_file(d / "a.mp3", "MP3", "MPEG_LAYER_III"), 11250),
-                        "{path}: truncated: holds 24239 of the 52584 frames its header declares "
-                        "(an incomplete download or copy?)"),
+                        truncated("24239 of the 52584 frames")),
     "Ogg with a damaged stretch": (lambda d: overwrite(clip_file(d / "a.ogg", "OGG", "VORBIS"), 10000, b"\xa5" * 2000),
-                                   "{path}: truncated: holds 27752 of the 52584 frames its header declares "
-                                   "(an incomplete download or copy?)"),
+                                   truncated("27752 of the 52584 frames")),
     "FLAC cut in half": (lambda d: cut(clip_file(d / "a.flac", "FLAC", "PCM_16"), 25000),
                          "{path}: not a readable audio file (flac decoder lost sync.)"),
     "FLAC with a damaged block": (lambda d: overwrite(clip_file(d / "a.flac", "FLAC", "PCM_16"), 20000, b"\xa5" * 2000),
@@ -293,8 +293,8 @@ def test_mistyped_weights_are_refused(model_dir):
      "{model}: config.json is missing (convert upstream checkpoints with `workbench convert`)"),
     (lambda m: (m / "model.safetensors").unlink(), "{model}/model.safetensors: weights file is missing"),
     (lambda m: (m / "model.safetensors").write_bytes(struct.pack("<Q", 2**60) + b"{}"),
-     "{model}/model.safetensors: not a readable safetensors file ([load_safetensors] Invalid json header length "
-     "file {model}/model.safetensors)"),
+     ("{model}/model.safetensors: not a readable safetensors file ([load_safetensors] Invalid json header length "
+      "file {model}/model.safetensors)")),
     (lambda m: (m / "tokens.json").write_text('["a", "b"]'), "{model}: tokens.json has 2 tokens, config says 1294"),
     (lambda m: (m / "am.mvn").write_text("<Nnet> nothing here"),
      "{model}/am.mvn: no <AddShift> vector found; not a Kaldi nnet1 CMVN file"),

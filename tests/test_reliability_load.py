@@ -88,5 +88,6 @@ def test_worker_threads_leave_a_process_that_exits_cleanly(tmp_path):
             texts = set(pool.map(lambda i: (plain, quantized)[i % 2].transcribe(clip).text, range(16)))
         print(len(texts) >= 1 and all(texts))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          check=False)
     assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr[-2000:]

@@ -7,8 +7,8 @@ import pytest
 
 import workbench
 from workbench.audio import load_audio
-from workbench.loading import BUNDLED_DIR
 from workbench.evaluate import edit_distance, units
+from workbench.loading import BUNDLED_DIR
 from workbench.segment import speech_segments, transcribe_long
 
 ROOT = Path(__file__).parent.parent
