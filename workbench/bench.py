@@ -50,7 +50,12 @@ def _upstream_dir(family: str, upstream_dir: str | None, size: str, work: Path) 
 
 
 def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", seconds: float = 10.0,
-          batch: int = 1, repeat: int = 5, warmup: int = 2, new_tokens: int = 32, vs_upstream: bool = False) -> dict:
+          batch: int = 1, repeat: int = 5, warmup: int = 2, new_tokens: int = 32, vs_upstream: bool = False,
+          levels: str | None = None, upstream_device: str = "cpu", upstream_llm_dtype: str = "fp32") -> dict:
+    """`levels` sets our precision per component (as `compare-quant` does, e.g. "bf16" or
+    "llm=4bit"); upstream runs on `upstream_device`, its Nano LLM in `upstream_llm_dtype` (upstream's
+    own autocast switch: fp32 on CPU, bf16 being the GPU default of the release config)."""
+    from .quantize import apply_levels, parse_levels
     from .reference.signals import speech_like
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,6 +63,8 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
         src = _upstream_dir(family, upstream_dir, size, work)
         (convert_paraformer if family == "paraformer" else convert_nano)(src, work / "mlx")
         ours = load(work / "mlx")
+        if levels:
+            apply_levels(ours.model, ours.kind, parse_levels(levels, ours.kind))
         wav = speech_like(seconds, 0)
         clips = [wav] * batch
         if family == "paraformer":
@@ -71,7 +78,7 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
         median, outputs = _median_runs(run, warmup, repeat)
         report = {
             "family": family, "weights": upstream_dir or f"random {size}", "audio_s": seconds, "batch": batch,
-            "device": str(mx.default_device()), "ours_median_s": round(median, 4),
+            "levels": levels or "fp32", "device": str(mx.default_device()), "ours_median_s": round(median, 4),
             "ours_x_real_time": round(seconds * batch / median, 1),
             "ours_stages_ms": _stage_medians([o[0].timings for o in outputs]),
             "ours_peak_memory_MB": round(mx.get_peak_memory() / 2**20, 1),
@@ -84,8 +91,11 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
             report["ours_decode_tokens_per_s"] = round((new_tokens - 1) / (median - single), 1)
             report["ours_generated_tokens"] = statistics.median(len(o[0].extra["steps"]) for o in outputs)
         if vs_upstream:
-            upstream = (_bench_upstream(src, clips, warmup, repeat) if family == "paraformer"
-                        else _bench_upstream_nano(src, wav, warmup, repeat, new_tokens))
+            # On a GPU, MLX's buffer cache would otherwise keep memory that PyTorch's allocator needs.
+            mx.clear_cache()
+            upstream = (_bench_upstream(src, clips, warmup, repeat, upstream_device) if family == "paraformer"
+                        else _bench_upstream_nano(src, wav, warmup, repeat, new_tokens, upstream_device,
+                                                  upstream_llm_dtype))
             report.update(upstream)
             report["speedup_vs_upstream"] = round(report["upstream_median_s"] / median, 2)
             if family == "nano":
@@ -94,39 +104,55 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
         return report
 
 
-def _bench_upstream(src: Path, clips: list, warmup: int, repeat: int) -> dict:
+def _upstream_report(median: float, device: str) -> dict:
+    import torch
+
+    report = {"upstream_median_s": round(median, 4), "upstream_device": device}
+    if device == "cpu":
+        report["upstream_torch_threads"] = torch.get_num_threads()
+    else:
+        report["upstream_gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return report
+
+
+def _bench_upstream(src: Path, clips: list, warmup: int, repeat: int, device: str) -> dict:
+    """Upstream Paraformer.inference; on a GPU its result is copied to the host, which synchronises."""
     import torch
 
     from .reference.common import load_upstream
 
     model, kwargs = load_upstream(str(src))
+    model.to(device)
     keys = [f"clip{i}" for i in range(len(clips))]
 
     def run():
         with torch.no_grad():
             return model.inference(clips if len(clips) > 1 else clips[0], key=keys, tokenizer=kwargs["tokenizer"],
-                                   frontend=kwargs["frontend"], device="cpu", batch_size=len(clips))
+                                   frontend=kwargs["frontend"], device=device, batch_size=len(clips))
 
     median, _ = _median_runs(run, warmup, repeat)
-    return {"upstream_median_s": round(median, 4), "upstream_torch_threads": torch.get_num_threads()}
+    return _upstream_report(median, device)
 
 
-def _bench_upstream_nano(src: Path, wav, warmup: int, repeat: int, new_tokens: int) -> dict:
-    """Upstream FunASRNano.inference in fp32 (its CPU path); `min_new_tokens` goes to transformers'
-    generate so it produces exactly `new_tokens`, as ours does."""
+def _bench_upstream_nano(src: Path, wav, warmup: int, repeat: int, new_tokens: int, device: str,
+                         llm_dtype: str) -> dict:
+    """Upstream FunASRNano.inference; `min_new_tokens` goes to transformers' generate so it
+    produces exactly `new_tokens`, as ours does."""
     import torch
 
     from .reference.nano_upstream import load_nano_upstream
 
     model, kwargs = load_nano_upstream(str(src))
+    model.to(device)
     audio = torch.from_numpy(wav.copy())
+    options = {**kwargs, "device": device, "llm_dtype": llm_dtype}
 
     def run(n: int):
         with torch.no_grad():
-            return model.inference([audio], key=["bench"], **{**kwargs, "max_length": n, "llm_dtype": "fp32",
+            return model.inference([audio], key=["bench"], **{**options, "max_length": n,
                                                               "llm_kwargs": {"min_new_tokens": n}})
 
     single, _ = _median_runs(lambda: run(1), warmup, repeat)
     median, _ = _median_runs(lambda: run(new_tokens), warmup, repeat)
-    return {"upstream_median_s": round(median, 4), "upstream_torch_threads": torch.get_num_threads(),
+    return {**_upstream_report(median, device), "upstream_llm_dtype": llm_dtype,
             "upstream_decode_tokens_per_s": round((new_tokens - 1) / (median - single), 1)}

@@ -213,7 +213,8 @@ def _cmd_bench(args) -> None:
     from .bench import bench
 
     report = bench(args.family, upstream_dir=args.upstream_dir, size=args.size, seconds=args.seconds, batch=args.batch,
-                   repeat=args.repeat, warmup=args.warmup, new_tokens=args.new_tokens, vs_upstream=args.vs == "upstream")
+                   repeat=args.repeat, warmup=args.warmup, new_tokens=args.new_tokens, vs_upstream=args.vs == "upstream",
+                   levels=args.levels, upstream_device=args.upstream_device, upstream_llm_dtype=args.upstream_llm_dtype)
     print(json.dumps(report, ensure_ascii=False))
 
 
@@ -260,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--new-tokens", type=int, default=32, help="Nano: tokens generated per run")
     p.add_argument("--vs", choices=["upstream"], help="also time upstream FunASR (PyTorch) in the same run")
+    p.add_argument("--levels", help="our precision: LEVEL or COMPONENT=LEVEL,... as in compare-quant (default fp32)")
+    p.add_argument("--upstream-device", default="cpu", help="torch device for upstream, e.g. cuda")
+    p.add_argument("--upstream-llm-dtype", default="fp32", choices=["fp32", "bf16", "fp16"],
+                   help="upstream Nano's llm_dtype (its autocast precision)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("compare-quant", help="what each precision/quantization level costs on some audio")

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Stage 3 (carry .whl): complete and install MLX-CUDA, wait for the corpus, then start one training
-# per GPU in its own process session so both outlive this call (`watch.sh` follows them).
-# FAMILIES="paraformer nano"; per family X: X_MINUTES, X_STEPS, X_FRAMES, X_LR, X_WARMUP, X_INIT.
+# per GPU in its own process session so they outlive this call (`watch.sh` follows them).
 set -euo pipefail
 source scripts/gpu/env.sh
 cat /tmp/mlxcuda.part.aa /tmp/mlxcuda.part.ab .whl/mlxcuda.part.ac > /tmp/mlx_cuda_13-0.32.4-py3-none-manylinux_2_35_x86_64.whl
@@ -9,10 +8,13 @@ python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .
 python3 -c "import mlx.core as mx; print(mx.default_device(), mx.ones(2).sum().item())"
 while [ ! -f "$CORPUS/test.jsonl" ]; do sleep 5; done
 tail -1 /tmp/corpus.log
-gpu=0
-for family in ${FAMILIES:-paraformer nano}; do
-    CUDA_VISIBLE_DEVICES=$gpu setsid nohup bash scripts/gpu/train_one.sh "$family" > "/tmp/$family.log" 2>&1 < /dev/null &
-    gpu=$((gpu + 1))
+# JOBS: "NAME:FAMILY:GPU ..."; BENCH_GPU: a GPU left to scripts/gpu/bench.sh (its packages in .benchpkgs).
+for job in ${JOBS:-paraformer:paraformer:0 nano:nano:1}; do
+    IFS=: read -r name family gpu <<< "$job"
+    CUDA_VISIBLE_DEVICES=$gpu setsid nohup bash scripts/gpu/train_one.sh "$name" "$family" > "/tmp/$name.log" 2>&1 < /dev/null &
 done
+if [ -n "${BENCH_GPU:-}" ]; then
+    CUDA_VISIBLE_DEVICES=$BENCH_GPU setsid nohup bash scripts/gpu/bench.sh > /tmp/bench.log 2>&1 < /dev/null &
+fi
 sleep 60
 tail -n 3 /tmp/*.log

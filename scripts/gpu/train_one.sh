@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Train one family for X_MINUTES (X = PARAFORMER or NANO) and leave the exported model in $RUNS/FAMILY/model.
+# Train one run NAME of FAMILY (paraformer|nano) and leave the exported model in $RUNS/NAME/model.
+# Settings come from variables prefixed by the run's name in capitals (NAME=nano_b → NANO_B_LR ...):
+# X_MINUTES X_STEPS X_FRAMES X_LR X_WARMUP X_INIT X_CTC X_SR (Paraformer's sampling ratio).
 set -euo pipefail
 source scripts/gpu/env.sh
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-family=$1
-X=${family^^}
-get() { local name="${X}_$1"; echo "${!name:-$2}"; }
+name=$1
+family=$2
+X=${name^^}
+get() { local var="${X}_$1"; echo "${!var:-$2}"; }
 init=$(get INIT "")
+sr=$(get SR "")
 # A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
-[ "${RESUME:-0}" = 1 ] || rm -rf "$RUNS/$family"
-python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$family" --steps "$(get STEPS 2000)" \
-    --max-minutes "$(get MINUTES 5)" --workers 14 --max-frames "$(get FRAMES 36000)" --warmup "$(get WARMUP 300)" \
-    --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 ${init:+--init "$init"}
-touch "$RUNS/$family.done"
+[ "${RESUME:-0}" = 1 ] || rm -rf "${RUNS:?}/$name"
+python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" --steps "$(get STEPS 2000)" \
+    --max-minutes "$(get MINUTES 5)" --workers "${WORKERS:-14}" --max-frames "$(get FRAMES 36000)" \
+    --warmup "$(get WARMUP 300)" --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 \
+    ${init:+--init "$init"} ${sr:+--sampling-ratio "$sr"}
+touch "$RUNS/$name.done"

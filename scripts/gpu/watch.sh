@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Follow the background trainings for up to $1 seconds; once all have finished, return each exported
-# model as 15 MB parts under $OUT/FAMILY/.
+# Follow the background trainings for up to $1 seconds (returning early once none is running) and
+# show every log's progress; then return the exported models of the finished runs named in RETURN
+# (default: none) as 15 MB parts under $OUT/NAME/, and the benchmark results so far.
 set -uo pipefail
 source scripts/gpu/env.sh
 end=$((SECONDS + ${1:-540}))
@@ -9,13 +10,14 @@ while [ $SECONDS -lt $end ]; do
     [ "$running" -eq 0 ] && break
     sleep 20
 done
-for log in /tmp/paraformer.log /tmp/nano.log; do
-    [ -f "$log" ] && { echo "== $log"; grep -v '^ *$' "$log" | awk 'NR % 5 == 1' | tail -n 4 | cut -c1-300; tail -n 2 "$log" | cut -c1-300; }
+for log in /tmp/*.log; do
+    echo "== $log"; grep -v '^ *$' "$log" | awk 'NR % 5 == 1' | tail -n 4 | cut -c1-300; tail -n 2 "$log" | cut -c1-300
 done
-for family in paraformer nano; do
-    if [ -f "$RUNS/$family.done" ] && [ -d "$RUNS/$family/model" ]; then
-        mkdir -p "$OUT/$family"
-        (cd "$RUNS/$family/model" && tar cf - .) | gzip -1 | split -b 15m - "$OUT/$family/model.tgz.part."
-        ls -la "$OUT/$family"
+[ -f /tmp/bench/results.jsonl ] && cp /tmp/bench/results.jsonl "$OUT/bench_results.jsonl"
+for name in ${RETURN:-}; do
+    if [ -f "$RUNS/$name.done" ] && [ -d "$RUNS/$name/model" ]; then
+        mkdir -p "$OUT/$name"
+        (cd "$RUNS/$name/model" && tar cf - .) | gzip -1 | split -b 15m - "$OUT/$name/model.tgz.part."
+        ls -la "$OUT/$name"
     fi
 done
