@@ -11,10 +11,12 @@ import csv
 import re
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from .corpus.build import load_manifest
 from .errors import WorkbenchError
+from .segment import transcribe_long
 from .text import split_words
 
 PUNCT = re.compile(r"[^\w\s']|_", re.UNICODE)
@@ -78,11 +80,14 @@ def _rates(rows: list[Utterance]) -> dict:
     return out
 
 
-def evaluate(pipeline, refs: list[dict], limit: int | None = None, **options) -> dict:
+def evaluate(pipeline, refs: list[dict], limit: int | None = None, segment: bool = False, **options) -> dict:
+    """CER/WER and RTF over `refs`; with `segment`, each recording is cut at pauses first
+    (`segment.transcribe_long`), as a recording longer than the model's training utterances needs."""
+    transcribe = partial(transcribe_long, pipeline) if segment else pipeline.transcribe
     results = []
     for ref in refs[:limit]:
         start = time.perf_counter()
-        out = pipeline.transcribe(ref["file"], **options)
+        out = transcribe(ref["file"], **options)
         seconds = time.perf_counter() - start
         ref_units, hyp_units = units(ref["text"], ref["language"]), units(out.text, ref["language"])
         results.append(Utterance(ref["file"], ref["language"], ref["text"], out.text,
