@@ -30,9 +30,8 @@ def quiet():
 @pytest.fixture(scope="session")
 def paraformer_dirs(tmp_path_factory):
     """(upstream_dir, converted_dir) for size 'tiny' or 'large', plain or SeACo; built on first use."""
-    from workbench.reference.paraformer_upstream import make_paraformer_dir
-
     from workbench.convert.paraformer import convert_paraformer
+    from workbench.reference.paraformer_upstream import make_paraformer_dir
 
     built = {}
 
@@ -52,9 +51,8 @@ def paraformer_dirs(tmp_path_factory):
 @pytest.fixture(scope="session")
 def nano_dirs(tmp_path_factory):
     """(upstream_dir, converted_dir) for Nano size 'tiny' or 'encoder-full'; built on first use."""
-    from workbench.reference.nano_upstream import make_nano_dir
-
     from workbench.convert.nano import convert_nano
+    from workbench.reference.nano_upstream import make_nano_dir
 
     built = {}
 
@@ -87,7 +85,8 @@ def pytest_terminal_summary(terminalreporter):
         columns = list(rows[0])
         lines += [f"### {table}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         for row in rows:
-            cells = [f"{v:.1e}" if isinstance(v, float) and v < 0.1 else f"{v:g}" if isinstance(v, float) else str(v) for v in row.values()]
+            cells = [f"{v:.1e}" if isinstance(v, float) and v < 0.1 else f"{v:g}" if isinstance(v, float) else str(v)
+                     for v in row.values()]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     text = "\n".join(lines)

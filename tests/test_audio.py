@@ -13,7 +13,8 @@ def tone(rate, seconds=1.0, freq=440.0):
     return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-@pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("FLAC", "PCM_16"), ("OGG", "VORBIS")])
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("FLAC", "PCM_16"),
+                                          ("OGG", "VORBIS")])
 def test_reads_formats(tmp_path, fmt, subtype):
     path = tmp_path / f"a.{fmt.lower()}"
     sf.write(path, tone(16000), 16000, format=fmt, subtype=subtype)

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from workbench.reference.signals import speech_like
 
 from workbench.cli import main
+from workbench.reference.signals import speech_like
 
 
 @pytest.fixture
@@ -84,7 +84,8 @@ def test_nano_transcribe_json_has_step_records(nano_dirs, clip, capsys):
 
 def test_nano_beam_and_truncation_warning(nano_dirs, clip, capsys):
     model = str(nano_dirs("tiny")[1])
-    assert main(["transcribe", str(clip), "--model", model, "--strategy", "beam", "--beams", "3", "--max-new-tokens", "4"]) == 0
+    assert main(["transcribe", str(clip), "--model", model, "--strategy", "beam", "--beams", "3",
+                 "--max-new-tokens", "4"]) == 0
     assert "output truncated at --max-new-tokens" in capsys.readouterr().out
 
 

@@ -76,7 +76,8 @@ def test_missing_and_unexpected_keys_are_named(tmp_path, upstream):
     edit_state(upstream, lambda s: s.pop("decoder.after_norm.bias"))
     with pytest.raises(CheckpointError, match=r"missing 1 weights: decoder\.after_norm\.bias"):
         convert_paraformer(upstream, tmp_path / "out")
-    edit_state(upstream, lambda s: s.update({"decoder.after_norm.bias": torch.zeros(64), "ctc.ctc_lo.weight": torch.zeros(3, 64)}))
+    edit_state(upstream, lambda s: s.update({"decoder.after_norm.bias": torch.zeros(64),
+                                             "ctc.ctc_lo.weight": torch.zeros(3, 64)}))
     with pytest.raises(CheckpointError, match=r"1 unexpected weights: ctc\.ctc_lo\.weight"):
         convert_paraformer(upstream, tmp_path / "out")
 
@@ -150,9 +151,8 @@ def test_cli_prints_one_error_line(tmp_path, upstream, capsys, damage, message):
 
 
 def test_nano_ctc_keys_are_reported_and_bf16_checkpoints_convert(tmp_path):
-    from workbench.reference.nano_upstream import make_nano_dir
-
     from workbench.convert.nano import convert_nano
+    from workbench.reference.nano_upstream import make_nano_dir
 
     fp32 = make_nano_dir(tmp_path / "fp32", size="tiny", seed=1, with_ctc=True)
     bf16 = make_nano_dir(tmp_path / "bf16", size="tiny", seed=1, with_ctc=True, dtype=torch.bfloat16)
@@ -167,9 +167,9 @@ def test_nano_ctc_keys_are_reported_and_bf16_checkpoints_convert(tmp_path):
 
 def test_nano_llm_runs_in_bf16_and_fp16(nano_dirs):
     import numpy as np
-    from workbench.reference.signals import speech_like
 
     from workbench.decoding import DecodingConfig
+    from workbench.reference.signals import speech_like
 
     pipeline = workbench.load(nano_dirs("tiny")[1])
     wav = speech_like(2.0, 21)
@@ -178,7 +178,8 @@ def test_nano_llm_runs_in_bf16_and_fp16(nano_dirs):
     for dtype in ("bf16", "fp16"):
         pipeline.set_llm_dtype(dtype)
         assert pipeline.model.llm.model.embed_tokens.weight.dtype == {"bf16": mx.bfloat16, "fp16": mx.float16}[dtype]
-        out = pipeline.transcribe(wav, sample_rate=16000, decoding=config, capture=["llm.logits"]).captures["llm.logits"]
+        out = pipeline.transcribe(wav, sample_rate=16000, decoding=config,
+                                  capture=["llm.logits"]).captures["llm.logits"]
         assert np.abs(out[0] - ref[0]).max() / np.abs(ref[0]).max() < 5e-2
     pipeline.set_llm_dtype("fp32")
 
@@ -203,7 +204,8 @@ def test_nano_llm_path_stays_inside_the_directory(tmp_path, init, message):
     src = tmp_path / "nano"
     src.mkdir()
     (src / "config.yaml").write_text(json.dumps({"model": "FunASRNano", "audio_encoder": "SenseVoiceEncoderSmall",
-                                                 "audio_adaptor": "Transformer", "llm_conf": {"init_param_path": init}}))
+                                                 "audio_adaptor": "Transformer",
+                                                 "llm_conf": {"init_param_path": init}}))
     with pytest.raises(CheckpointError, match=f"^{re.escape(message.format(src=src))}$"):
         convert_nano(src, tmp_path / "out")
 

@@ -11,8 +11,7 @@ import soundfile as sf
 
 from workbench.corpus import sentences as S
 from workbench.corpus.build import build_corpus, load_manifest
-from workbench.corpus.synth import (HELD_OUT_VOICES, TRAIN_VOICES, Espeak, EspeakError, Voice, espeak_args,
-                                    synthesize)
+from workbench.corpus.synth import HELD_OUT_VOICES, TRAIN_VOICES, Espeak, EspeakError, Voice, espeak_args, synthesize
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 

@@ -19,4 +19,5 @@ def test_notebook_runs(path):
     program = NEEDS.get(path.name)
     if program and shutil.which(program) is None:
         pytest.skip(f"{program} not installed")
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()

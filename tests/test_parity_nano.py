@@ -4,11 +4,11 @@ stage: encoder, adaptor, number of audio positions, prompt ids, LLM logits at ev
 
 import numpy as np
 import pytest
-from workbench.reference.nano_upstream import run_nano
-from workbench.reference.signals import speech_like
 
 import workbench
 from workbench.decoding import DecodingConfig
+from workbench.reference.nano_upstream import run_nano
+from workbench.reference.signals import speech_like
 
 CLIPS = [1.0, 1.7, 2.5, 3.3, 4.8, 6.1, 8.9, 12.4, 19.5, 29.7]
 STEPS = 12
@@ -88,7 +88,8 @@ def test_sampling_is_reproducible_and_beam_width_one_is_greedy(nano_dirs):
     assert [t.id for t in a.tokens] == [t.id for t in b.tokens]
     greedy, beam1 = run(), run(strategy="beam", num_beams=1)
     assert [s["token"] for s in beam1.extra["steps"]] == [s["token"] for s in greedy.extra["steps"]]
-    np.testing.assert_allclose([s["logprob"] for s in beam1.extra["steps"]], [s["logprob"] for s in greedy.extra["steps"]], atol=1e-5)
+    np.testing.assert_allclose([s["logprob"] for s in beam1.extra["steps"]],
+                               [s["logprob"] for s in greedy.extra["steps"]], atol=1e-5)
 
 
 def test_capturing_does_not_change_outputs(nano_dirs):
@@ -98,7 +99,8 @@ def test_capturing_does_not_change_outputs(nano_dirs):
     fast = pipeline.transcribe(wav, sample_rate=16000, decoding=config)
     inspected = pipeline.transcribe(wav, sample_rate=16000, decoding=config, capture=["*"])
     assert [s["token"] for s in inspected.extra["steps"]] == [s["token"] for s in fast.extra["steps"]]
-    np.testing.assert_allclose([s["logprob"] for s in inspected.extra["steps"]], [s["logprob"] for s in fast.extra["steps"]], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose([s["logprob"] for s in inspected.extra["steps"]],
+                               [s["logprob"] for s in fast.extra["steps"]], rtol=1e-5, atol=1e-5)
     n_steps = len(fast.extra["steps"])
     attn = inspected.captures["llm.layers.0.attn"]
     assert attn.shape[1] == n_steps  # one row per generated token, over all earlier positions

@@ -7,12 +7,12 @@ ours on the same audio. Tolerances are the project's parity targets (docs/parity
 
 import numpy as np
 import pytest
-from workbench.reference.paraformer_upstream import run_paraformer
-from workbench.reference.signals import speech_like
 from test_frontend import knf_fbank
 
 import workbench
 from workbench.frontend import apply_lfr
+from workbench.reference.paraformer_upstream import run_paraformer
+from workbench.reference.signals import speech_like
 
 # Ten inputs from 1 to 30 s for the reduced model; three for the full-size one (each full-size
 # clip costs a few seconds in both implementations).
@@ -94,7 +94,8 @@ def test_capturing_does_not_change_outputs(paraformer_dirs):
     assert inspected.text == fast.text
     assert [t.id for t in inspected.tokens] == [t.id for t in fast.tokens]
     assert [(t.start, t.end) for t in inspected.tokens] == [(t.start, t.end) for t in fast.tokens]
-    np.testing.assert_allclose([t.logprob for t in inspected.tokens], [t.logprob for t in fast.tokens], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([t.logprob for t in inspected.tokens], [t.logprob for t in fast.tokens],
+                               rtol=1e-5, atol=1e-6)
     assert not fast.captures
     layers = pipeline.config.encoder_conf.num_blocks
     assert inspected.captures["encoder.layers.0.attn"].shape[0] == pipeline.config.encoder_conf.attention_heads
@@ -112,4 +113,5 @@ def test_batched_transcription_equals_one_at_a_time(paraformer_dirs):
         assert [(t.id, t.start, t.end) for t in together.tokens] == [(t.id, t.start, t.end) for t in alone.tokens]
         for name in capture:
             assert together.captures[name].shape == alone.captures[name].shape, name
-            np.testing.assert_allclose(together.captures[name], alone.captures[name], atol=1e-4, rtol=1e-4, err_msg=name)
+            np.testing.assert_allclose(together.captures[name], alone.captures[name], atol=1e-4, rtol=1e-4,
+                                       err_msg=name)

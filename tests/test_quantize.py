@@ -5,12 +5,12 @@ import shutil
 import mlx.nn as nn
 import numpy as np
 import pytest
-from workbench.reference.signals import speech_like
 
 import workbench
 from workbench.cli import main
 from workbench.errors import WorkbenchError
 from workbench.quantize import apply_levels, quantize_model_dir, weight_errors
+from workbench.reference.signals import speech_like
 
 
 def quantized_layers(model):
@@ -66,8 +66,8 @@ def test_compare_quant_cli_reports_every_level(paraformer_dirs, tmp_path, capsys
     import soundfile as sf
 
     sf.write(tmp_path / "a.wav", speech_like(2.5, 6), 16000)
-    assert main(["compare-quant", str(paraformer_dirs("tiny")[1]), str(tmp_path / "a.wav"), "--levels", "fp32", "bf16", "8bit",
-                 "--group-size", "32"]) == 0
+    assert main(["compare-quant", str(paraformer_dirs("tiny")[1]), str(tmp_path / "a.wav"),
+                 "--levels", "fp32", "bf16", "8bit", "--group-size", "32"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["level"] for r in rows] == ["fp32", "bf16", "8bit"]
     assert rows[0]["token_agreement"] == 1.0 and rows[0]["logit_divergence_rel"] == 0.0

@@ -113,8 +113,10 @@ SIGNALS = {
     "white noise at -10 dB": (lambda x: np.random.default_rng(0).normal(0, 0.3, 32000), ANY),
     "25 ms: one analysis window": (lambda x: x[16000:16400], ANY),
     "10 ms": (lambda x: x[16000:16160], "audio is 10.0 ms long; at least 25 ms (one analysis window) is needed"),
-    "a NaN sample": (lambda x: np.where(np.arange(len(x)) == 100, np.nan, x), "{path}: contains NaN or infinite samples"),
-    "an infinite sample": (lambda x: np.where(np.arange(len(x)) == 100, np.inf, x), "{path}: contains NaN or infinite samples"),
+    "a NaN sample": (lambda x: np.where(np.arange(len(x)) == 100, np.nan, x),
+                     "{path}: contains NaN or infinite samples"),
+    "an infinite sample": (lambda x: np.where(np.arange(len(x)) == 100, np.inf, x),
+                           "{path}: contains NaN or infinite samples"),
     "no samples": (lambda x: np.zeros(0), "{path}: contains no samples"),
 }
 

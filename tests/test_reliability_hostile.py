@@ -173,11 +173,15 @@ FILES = {  # name → (make the file in a folder, the exact message; {path} is t
     "FLAC with a damaged block": (lambda d: overwrite(clip_file(d / "a.flac", "FLAC", "PCM_16"), 20000, b"\xa5" * 2000),
                                   "{path}: not a readable audio file (flac decoder lost sync.)"),
     "WAV with a damaged fmt chunk": (lambda d: overwrite(clip_file(d / "a.wav", "WAV", "PCM_16"), 20, b"\xff" * 16),
-                                     "{path}: not a readable audio file (Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk.)"),
-    "WAV header with 0 channels": (lambda d: overwrite(clip_file(d / "a.wav", "WAV", "PCM_16"), 22, struct.pack("<H", 0)),
+                                     "{path}: not a readable audio file "
+                                     "(Error in WAV/W64/RF64 file. Malformed 'fmt ' chunk.)"),
+    "WAV header with 0 channels": (lambda d: overwrite(clip_file(d / "a.wav", "WAV", "PCM_16"), 22,
+                                                       struct.pack("<H", 0)),
                                    "{path}: not a readable audio file (Channel count is zero.)"),
-    "WAV header with a 1 Hz rate": (lambda d: overwrite(clip_file(d / "a.wav", "WAV", "PCM_16"), 24, struct.pack("<I", 1)),
-                                    "{path}: sample rate 1 is not supported (a whole number of Hz from 4000 to 768000)"),
+    "WAV header with a 1 Hz rate": (lambda d: overwrite(clip_file(d / "a.wav", "WAV", "PCM_16"), 24,
+                                                        struct.pack("<I", 1)),
+                                    "{path}: sample rate 1 is not supported "
+                                    "(a whole number of Hz from 4000 to 768000)"),
     "RIFF header and nothing else": (lambda d: (d / "a.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVE") and d / "a.wav",
                                      "{path}: not a readable audio file (Error in WAV file. No 'data' chunk marker.)"),
     "empty file": (lambda d: (d / "a.wav").write_bytes(b"") or d / "a.wav",
@@ -288,7 +292,8 @@ def test_mistyped_weights_are_refused(model_dir):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda m: (m / "config.json").write_text("{not json"),
-     "{model}/config.json: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+     "{model}/config.json: not valid JSON "
+     "(Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
     (lambda m: (m / "config.json").unlink(),
      "{model}: config.json is missing (convert upstream checkpoints with `workbench convert`)"),
     (lambda m: (m / "model.safetensors").unlink(), "{model}/model.safetensors: weights file is missing"),
@@ -336,7 +341,7 @@ def test_special_files_in_a_model_directory_are_refused(model_dir, name, make):
 def test_a_bundled_name_cannot_be_a_path(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CheckpointError, match=r"^\.\./bundled/paraformer-demo: no such model directory; "
-                       "bundled models: paraformer-demo"):
+                       "bundled models: nano-demo, paraformer-demo"):
         workbench.load("../bundled/paraformer-demo")  # was BUNDLED_DIR/../bundled/paraformer-demo
 
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from workbench.reference.signals import speech_like
 
 import workbench
+from workbench.reference.signals import speech_like
 from workbench.train.loop import TrainConfig
 from workbench.train.paraformer import cif_weights
 from workbench.train.run import train_nano, train_paraformer
@@ -53,6 +53,7 @@ def test_train_resume_export_and_transcribe(family, trainer, corpus, tmp_path):
 def test_ctc_loss_and_gradient_match_torch():
     import mlx.core as mx
     import torch
+
     from workbench.train.ctc import ctc_loss
 
     rng = np.random.default_rng(0)

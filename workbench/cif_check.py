@@ -43,7 +43,8 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None) -> di
         spans = speech_segments(waveform)
         lo, hi = (spans[0][0], spans[-1][1]) if spans else (0.0, 0.0)
         inside = [lo - SLACK_S <= t.start and t.end <= hi + SLACK_S for t in result.tokens]
-        rows.append({"file": ref["file"], "language": ref["language"], "reference_tokens": len(vocab.encode(ref["text"])),
+        rows.append({"file": ref["file"], "language": ref["language"],
+                     "reference_tokens": len(vocab.encode(ref["text"])),
                      "emitted_tokens": len(result.tokens), "tokens_inside_span": int(sum(inside)),
                      "speech_span": [round(lo, 3), round(hi, 3)]})
     exact = [r["emitted_tokens"] == r["reference_tokens"] for r in rows]
@@ -52,7 +53,8 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None) -> di
         "exact_count": float(np.mean(exact)) if rows else 0.0,
         "mean_abs_count_error": float(np.mean([abs(r["emitted_tokens"] - r["reference_tokens"]) for r in rows]))
         if rows else 0.0,
-        "tokens_inside_span": sum(r["tokens_inside_span"] for r in rows) / max(sum(r["emitted_tokens"] for r in rows), 1),
+        "tokens_inside_span": sum(r["tokens_inside_span"] for r in rows)
+        / max(sum(r["emitted_tokens"] for r in rows), 1),
     }
     for language in ("zh", "en"):
         chosen = [e for e, r in zip(exact, rows) if r["language"] == language]

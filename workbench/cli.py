@@ -106,9 +106,8 @@ def _print_result(path, result) -> None:
 
 
 def _cmd_info(args) -> None:
-    from mlx.utils import tree_flatten
-
     import mlx.core as mx
+    from mlx.utils import tree_flatten
 
     from . import BLAS_IN_USE, load
     from .trace import summarize_names
@@ -135,7 +134,7 @@ def _cmd_eval(args) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1))
         return
-    report = evaluate(pipeline, refs, limit=args.limit, **_decoding_options(args, pipeline))
+    report = evaluate(pipeline, refs, limit=args.limit, segment=args.segment, **_decoding_options(args, pipeline))
     for u in report["utterances"]:
         rate = u["errors"] / max(u["units"], 1)
         print(f"{rate:6.1%}  {Path(u['file']).name}  ref: {u['reference']}  hyp: {u['hypothesis']}")
@@ -213,8 +212,9 @@ def _cmd_bench(args) -> None:
     from .bench import bench
 
     report = bench(args.family, upstream_dir=args.upstream_dir, size=args.size, seconds=args.seconds, batch=args.batch,
-                   repeat=args.repeat, warmup=args.warmup, new_tokens=args.new_tokens, vs_upstream=args.vs == "upstream",
-                   levels=args.levels, upstream_device=args.upstream_device, upstream_llm_dtype=args.upstream_llm_dtype)
+                   repeat=args.repeat, warmup=args.warmup, new_tokens=args.new_tokens,
+                   vs_upstream=args.vs == "upstream", levels=args.levels, upstream_device=args.upstream_device,
+                   upstream_llm_dtype=args.upstream_llm_dtype)
     print(json.dumps(report, ensure_ascii=False))
 
 
@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="speed per stage (median of repeated runs), optionally against upstream FunASR")
     p.add_argument("family", choices=["paraformer", "nano"])
     p.add_argument("--upstream-dir", help="an upstream model directory; default: random weights at --size")
-    p.add_argument("--size", default="large", help="random-weight size: paraformer tiny|large, nano tiny|encoder-full|full")
+    p.add_argument("--size", default="large",
+                   help="random-weight size: paraformer tiny|large, nano tiny|encoder-full|full")
     p.add_argument("--seconds", type=float, default=10.0, help="audio length")
     p.add_argument("--batch", type=int, default=1, help="clips per call (Paraformer)")
     p.add_argument("--repeat", type=int, default=5)
@@ -289,13 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_transcribe)
 
-    p = sub.add_parser("eval", help="CER/WER and RTF on a reference list (TSV: file, language, text; or a corpus .jsonl)")
+    p = sub.add_parser("eval",
+                       help="CER/WER and RTF on a reference list (TSV: file, language, text; or a corpus .jsonl)")
     p.add_argument("refs")
     p.add_argument("--model", required=True)
     p.add_argument("--json", metavar="PATH", help="write the full report (per-utterance table) as JSON")
     p.add_argument("--limit", type=int, help="only the first N references")
     p.add_argument("--cif", action="store_true",
                    help="Paraformer: check CIF's token counts and token times against the references instead")
+    p.add_argument("--segment", action="store_true",
+                   help="cut each recording at pauses first (for recordings longer than a few sentences)")
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_eval)
 

@@ -20,7 +20,8 @@ from tokenizers import Tokenizer
 from .errors import CheckpointError
 
 SYSTEM = "You are a helpful assistant."
-HOTWORD_INTRO = "请结合上下文信息，更加准确地完成语音转写任务。如果没有相关信息，我们会留空。\n\n\n**上下文信息：**\n\n\n"
+HOTWORD_INTRO = ("请结合上下文信息，更加准确地完成语音转写任务。如果没有相关信息，我们会留空。"
+                 "\n\n\n**上下文信息：**\n\n\n")
 # Short language codes accepted for convenience, mapped to the words the model was trained with.
 LANGUAGES = {"zh": "中文", "en": "英文", "ja": "日文", "ko": "韩文"}
 

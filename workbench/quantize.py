@@ -42,7 +42,8 @@ def check_levels(levels: dict[str, str], kind: str, group_size: int = 64) -> Non
     """Refuse unknown components, levels or group sizes (all before anything is changed; an
     unsupported group size used to quantize nothing, silently)."""
     if group_size not in GROUP_SIZES:
-        raise WorkbenchError(f"group size {group_size} is not supported; choose from {', '.join(map(str, GROUP_SIZES))}")
+        raise WorkbenchError(f"group size {group_size} is not supported; "
+                             f"choose from {', '.join(map(str, GROUP_SIZES))}")
     components = COMPONENTS[kind]
     for component, level in levels.items():
         if component not in components:

@@ -46,7 +46,8 @@ def check_weights(model: nn.Module, weights: dict[str, mx.array], where: str) ->
     mistyped = sorted(k for k, dtype in dtypes.items() if _kind(weights[k].dtype) != _kind(dtype))
     if mistyped:
         raise CheckpointError(f"{where}: {len(mistyped)} weights of the wrong type: "
-                              f"{mistyped[0]} is {_kind(weights[mistyped[0]].dtype)}, expected {_kind(dtypes[mistyped[0]])}")
+                              f"{mistyped[0]} is {_kind(weights[mistyped[0]].dtype)}, "
+                              f"expected {_kind(dtypes[mistyped[0]])}")
 
 
 def _kind(dtype: mx.Dtype) -> str:
@@ -60,7 +61,8 @@ def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: s
     Layers stored quantized (a `.scales` key beside the weight) are rebuilt quantized first."""
     quantize_like_checkpoint(model, weights)
     check_weights(model, weights, where)
-    weights = {k: v.astype(mx.float32) if v.dtype in (mx.float16, mx.bfloat16) and not k.endswith((".scales", ".biases"))
+    weights = {k: v.astype(mx.float32)
+               if v.dtype in (mx.float16, mx.bfloat16) and not k.endswith((".scales", ".biases"))
                else v for k, v in weights.items()}
     model.load_weights(list(weights.items()), strict=True)
     model.eval()

@@ -34,7 +34,8 @@ _loading = threading.Lock()
 
 def bundled_models() -> list[str]:
     """Bundled model names, the default demo first."""
-    names = sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "config.json").is_file()) if BUNDLED_DIR.is_dir() else []
+    names = (sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "config.json").is_file())
+             if BUNDLED_DIR.is_dir() else [])
     return sorted(names, key=lambda name: name != DEFAULT_MODEL)
 
 

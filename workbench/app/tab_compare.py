@@ -102,8 +102,8 @@ def _row(o: Outcome, errors: tuple[int, int] | None) -> list:
     head = [o.setup.label, o.setup.model, o.setup.precision, o.decoding]
     if o.error is not None:
         return head + [f"error: {o.error}"] + [None] * (len(HEADERS) - len(head) - 1)
-    return head + [o.text, "" if errors is None else f"{errors[0]} / {errors[1]}", _rate(errors), round(o.latency_ms, 1),
-                   round(o.rtf, 3), round(o.weights_mb, 1), round(o.run_mb, 1)]
+    return head + [o.text, "" if errors is None else f"{errors[0]} / {errors[1]}", _rate(errors),
+                   round(o.latency_ms, 1), round(o.rtf, 3), round(o.weights_mb, 1), round(o.run_mb, 1)]
 
 
 def _diff_label(o: Outcome, base: Outcome | None) -> str:

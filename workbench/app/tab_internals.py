@@ -106,7 +106,8 @@ def draw(run: Run, name: str, head: int) -> str:
     if name.startswith("llm."):
         fig = llm_attention_figure(matrix, view["labels"], view["prompt"], view["position_seconds"], title)
     else:
-        fig = cross_attention_figure(matrix, view["labels"], view["frame_seconds"], title, run.arrays["predictor.fires"])
+        fig = cross_attention_figure(matrix, view["labels"], view["frame_seconds"], title,
+                                     run.arrays["predictor.fires"])
     return run.draw("token_attention", fig, f"{name}-{which}")
 
 

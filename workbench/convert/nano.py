@@ -68,7 +68,8 @@ def convert_nano(src: str | Path, dst: str | Path, overwrite: bool = False) -> l
     adaptor_conf["encoder_dim"] = encoder_conf.get("output_size", 512)
     adaptor_conf["llm_dim"] = llm_conf.get("hidden_size")
     config = FunASRNanoConfig.from_dict(
-        {"audio_encoder_conf": encoder_conf, "audio_adaptor_conf": adaptor_conf, "llm_conf": llm_conf, "frontend_conf": frontend_conf}
+        {"audio_encoder_conf": encoder_conf, "audio_adaptor_conf": adaptor_conf, "llm_conf": llm_conf,
+         "frontend_conf": frontend_conf}
     )
     model = FunASRNano(config)
     skip = CTC_PREFIXES + (("llm.lm_head.",) if config.llm_conf.tie_word_embeddings else ())

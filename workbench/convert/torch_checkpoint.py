@@ -116,7 +116,9 @@ class _SafeUnpickler(pickle.Unpickler):
     def _rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, hooks=None,
                         metadata=None):
         stype, key = storage
-        ints = lambda xs: isinstance(xs, tuple) and all(type(x) is int and x >= 0 for x in xs)
+        def ints(xs):
+            return isinstance(xs, tuple) and all(type(x) is int and x >= 0 for x in xs)
+
         if not (type(offset) is int and offset >= 0 and ints(size) and ints(stride)
                 and len(size) == len(stride) <= _MAX_DIMS):
             raise self._fail(f"tensor in storage '{key}' has an invalid size/stride/offset")

@@ -50,7 +50,8 @@ def render(spec: dict, espeak: Espeak, index: int) -> np.ndarray:
     pause = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
     parts = []
     for k, text in enumerate(spec["texts"]):
-        parts += [synthesize(text, spec["language"], 10_000 * index + k, espeak, voice=voice, augment=False).audio, pause]
+        parts += [synthesize(text, spec["language"], 10_000 * index + k, espeak, voice=voice, augment=False).audio,
+                  pause]
     audio = np.concatenate(parts[:-1])
     if "snr_db" in spec:
         noise = coloured_noise(len(audio), "pink", rng)

@@ -47,7 +47,8 @@ class MultiHeadedAttention(nn.Module):
 
     def __call__(self, x, mask=None, trace: Trace = NO_TRACE, name: str = ""):
         B, T, _ = x.shape
-        q, k, v = (p(x).reshape(B, T, self.h, self.d_k).transpose(0, 2, 1, 3) for p in (self.linear_q, self.linear_k, self.linear_v))
+        q, k, v = (p(x).reshape(B, T, self.h, self.d_k).transpose(0, 2, 1, 3)
+                   for p in (self.linear_q, self.linear_k, self.linear_v))
         o = attention(q, k, v, scale=self.d_k**-0.5, mask=mask, trace=trace, name=name)
         return self.linear_out(o.transpose(0, 2, 1, 3).reshape(B, T, -1))
 

@@ -53,7 +53,8 @@ class FunASRNanoConfig:
         if enc.input_size != config.frontend_conf.output_dim:
             raise CheckpointError(f"audio_encoder input_size {enc.input_size} != frontend n_mels×lfr_m")
         if ad.encoder_dim != enc.output_size or ad.llm_dim != llm.hidden_size:
-            raise CheckpointError("audio_adaptor encoder_dim/llm_dim must equal the encoder output and LLM hidden sizes")
+            raise CheckpointError("audio_adaptor encoder_dim/llm_dim must equal the encoder output "
+                                  "and LLM hidden sizes")
         if (llm.num_attention_heads % llm.num_key_value_heads or ad.llm_dim % ad.attention_heads
                 or enc.output_size % enc.attention_heads):
             raise CheckpointError("attention head counts do not divide the model dimensions")

@@ -55,7 +55,8 @@ class ParaformerConfig:
         if enc.output_size % config.decoder_conf.attention_heads:
             raise CheckpointError("encoder output_size must divide by decoder_conf.attention_heads")
         if config.predictor_conf.threshold != 1.0:  # CIF fires at integers (as every released Paraformer)
-            raise CheckpointError(f"predictor_conf.threshold = {config.predictor_conf.threshold}: only 1.0 is supported")
+            raise CheckpointError(f"predictor_conf.threshold = {config.predictor_conf.threshold}: "
+                                  "only 1.0 is supported")
         return config
 
     def to_dict(self) -> dict:

@@ -115,7 +115,8 @@ class NanoPipeline:
         trace = Trace(capture, self.capture_names())
         steps = _StepCapture(trace, len(self.model.llm.model.layers))
         if decoding.strategy == "beam" and (steps.want_logits or steps.layers):
-            raise CaptureError("llm.logits and llm.layers.*.attn follow one sequence; use greedy or sample to capture them")
+            raise CaptureError("llm.logits and llm.layers.*.attn follow one sequence; "
+                               "use greedy or sample to capture them")
         watch = Stopwatch()
         (waveform,), (features,) = audio_features(self.frontend, [audio], sample_rate, trace)
         watch.lap("frontend")
@@ -171,7 +172,8 @@ class NanoPipeline:
                 "loop": best.loop,
                 "steps": [s.__dict__ for s in best.steps],
                 "hypotheses": [
-                    {"text": clean_text(self.prompt.decode(h.tokens)), "score": h.score, "finish_reason": h.finish_reason}
+                    {"text": clean_text(self.prompt.decode(h.tokens)), "score": h.score,
+                     "finish_reason": h.finish_reason}
                     for h in result.hypotheses
                 ],
             },

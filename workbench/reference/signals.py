@@ -26,7 +26,8 @@ def speech_like(seconds: float, seed: int, noise_db: float = -50.0) -> np.ndarra
         phase = 2 * np.pi * np.cumsum(f0) / RATE
         formants = rng.uniform([300, 900, 2200], [900, 2200, 3500])
         voiced = sum(
-            np.sin(k * phase) / k * sum(np.exp(-((k * f0.mean() - f) / 250.0) ** 2) for f in formants) + 0.02 * np.sin(k * phase) / k
+            np.sin(k * phase) / k * sum(np.exp(-((k * f0.mean() - f) / 250.0) ** 2) for f in formants)
+            + 0.02 * np.sin(k * phase) / k
             for k in range(1, 30)
             if k * f0.mean() < RATE / 2
         )

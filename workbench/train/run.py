@@ -31,7 +31,8 @@ PARAFORMER_DEMO = {
     "predictor_conf": {"idim": 256},
 }
 NANO_DEMO = {
-    "audio_encoder_conf": {"output_size": 256, "attention_heads": 4, "linear_units": 1024, "num_blocks": 6, "tp_blocks": 1},
+    "audio_encoder_conf": {"output_size": 256, "attention_heads": 4, "linear_units": 1024, "num_blocks": 6,
+                           "tp_blocks": 1},
     # Stacking 8 frames makes the adaptor's output exactly the ceil(T/8) positions upstream feeds the LLM.
     "audio_adaptor_conf": {"downsample_rate": 8, "encoder_dim": 256, "llm_dim": 256, "ffn_dim": 512, "n_layer": 1,
                            "attention_heads": 4},

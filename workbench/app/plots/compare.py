@@ -12,7 +12,8 @@ def compare_figure(labels: list[str], latency_ms: list[float], weights_mb: list[
     panels = [("latency (ms)", "Transcription time", {"total": latency_ms}),
               ("memory (MB)", "Weights, and memory a run adds", {"weights": weights_mb, "run": run_mb})]
     if any(e is not None for e in error_rates):
-        panels.append(("error rate", "Against the reference", {"CER/WER": [np.nan if e is None else e for e in error_rates]}))
+        panels.append(("error rate", "Against the reference",
+                       {"CER/WER": [np.nan if e is None else e for e in error_rates]}))
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.5), constrained_layout=True)
     x = np.arange(len(labels))
     for ax, (ylabel, title, series) in zip(axes, panels):
