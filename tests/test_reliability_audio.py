@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from test_segment import cer
+from test_segment import error_rate
 
 import workbench
 from workbench.errors import AudioError
@@ -69,9 +69,9 @@ def test_format_matrix(tmp_path, demo, clip, original, fmt, subtype, rate):
     sf.write(path, audio, rate, format=fmt, subtype=subtype)
     text = transcribe(demo, path)
     if rate < 16000:
-        assert cer(original, text) <= NARROWBAND_CER, text
+        assert error_rate(original, text) <= NARROWBAND_CER, text
     elif (fmt, subtype) in LOSSY:
-        assert cer(original, text) <= LOSSY_CER, text
+        assert error_rate(original, text) <= LOSSY_CER, text
     else:
         assert text == original
 
@@ -136,4 +136,4 @@ def test_edge_signals(tmp_path, demo, clip, original, name):
     elif expected == EMPTY:
         assert text == ""
     elif expected != ANY:
-        assert cer(original, text) <= expected, text
+        assert error_rate(original, text) <= expected, text
