@@ -45,7 +45,11 @@ def test_weight_error_grows_as_bits_shrink(paraformer_dirs):
 def test_nano_llm_quantization_runs(nano_dirs):
     pipeline = workbench.load(nano_dirs("tiny")[1])
     apply_levels(pipeline.model, "fun_asr_nano", {"llm": "4bit", "embeddings": "8bit"}, group_size=32)
-    assert any(p.startswith("llm.model.layers.") for p in quantized_layers(pipeline.model))
+    layers = quantized_layers(pipeline.model)
+    assert any(p.startswith("llm.model.layers.") for p in layers)
+    # The embedding table is one layer: it must be replaced too (it once was left as it was).
+    assert "llm.model.embed_tokens" in layers
+    assert not any(p.startswith(("audio_encoder.", "audio_adaptor.")) for p in layers)
     from workbench.decoding import DecodingConfig
 
     out = pipeline.transcribe(speech_like(2.0, 5), sample_rate=16000, decoding=DecodingConfig(max_new_tokens=3))

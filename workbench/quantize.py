@@ -57,13 +57,21 @@ def apply_levels(model: nn.Module, kind: str, levels: dict[str, str], group_size
     check_levels(levels, kind, group_size)
     components = COMPONENTS[kind]
     for component, level in levels.items():
-        target = _module(model, components[component])
-        modules = target if isinstance(target, list) else [target]
-        for module in modules:
-            if level in ("bf16", "fp16"):
+        prefix = components[component]
+        if level in ("bf16", "fp16"):
+            target = _module(model, prefix)
+            for module in target if isinstance(target, list) else [target]:
                 module.set_dtype(mx.bfloat16 if level == "bf16" else mx.float16)
-            elif level.endswith("bit"):
-                nn.quantize(module, group_size=group_size, bits=int(level[0]), class_predicate=_quantizable(group_size))
+        elif level.endswith("bit"):
+            # Quantized from the root, selected by path: nn.quantize replaces the children of the
+            # module it is given, so a component that is itself one layer (the embedding table)
+            # would otherwise be left as it was, silently.
+            quantizable = _quantizable(group_size)
+
+            def inside(path, module, prefix=prefix):
+                return (path == prefix or path.startswith(prefix + ".")) and quantizable(path, module)
+
+            nn.quantize(model, group_size=group_size, bits=int(level[0]), class_predicate=inside)
     # Evaluated now, on this thread: a lazy array cannot be evaluated from another thread (see
     # pipelines.common.materialise), and servers quantize in one thread and transcribe in others.
     mx.eval(model)
