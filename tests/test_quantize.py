@@ -56,6 +56,20 @@ def test_nano_llm_quantization_runs(nano_dirs):
     assert len(out.extra["steps"]) == 3
 
 
+def test_nano_with_8bit_embeddings_stays_close_to_fp32(nano_dirs):
+    # The audio embeddings join the prompt in the embedding table's output dtype; they were once
+    # cast to the quantized table's storage dtype (uint32), which turned the transcript into noise.
+    from workbench.decoding import DecodingConfig
+
+    wav, decoding = speech_like(2.0, 5), DecodingConfig(max_new_tokens=3)
+    reference = workbench.load(nano_dirs("tiny")[1])
+    quantized = workbench.load(nano_dirs("tiny")[1])
+    apply_levels(quantized.model, "fun_asr_nano", {"embeddings": "8bit"}, group_size=32)
+    a, b = (p.transcribe(wav, sample_rate=16000, decoding=decoding, capture=["llm.logits"]).captures["llm.logits"]
+            for p in (reference, quantized))
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() < 0.05 * np.abs(np.asarray(a)).max()
+
+
 def test_bad_specs_are_clear_errors(paraformer_dirs, capsys):
     pipeline = workbench.load(paraformer_dirs("tiny")[1])
     with pytest.raises(WorkbenchError, match="unknown component 'llm'"):

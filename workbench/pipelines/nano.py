@@ -131,10 +131,10 @@ class NanoPipeline:
 
         llm = self.model.llm
         prefix, suffix = self.prompt.ids(hotwords, language, itn)
-        dtype = llm.model.embed_tokens.weight.dtype
-        embeds = mx.concatenate(
-            [llm.embed(mx.array(prefix)), adapted[0, :n_audio].astype(dtype), llm.embed(mx.array(suffix))]
-        )
+        prefix_embeds, suffix_embeds = llm.embed(mx.array(prefix)), llm.embed(mx.array(suffix))
+        # The audio joins the prompt in the embeddings' output dtype (the table's own dtype is
+        # uint32 once it is quantized).
+        embeds = mx.concatenate([prefix_embeds, adapted[0, :n_audio].astype(prefix_embeds.dtype), suffix_embeds])
         cache = llm.new_cache()
         first = llm(embeds[None], cache, steps.inner)[:, -1]
         steps.record(first)
