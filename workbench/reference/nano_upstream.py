@@ -35,12 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .common import (  # noqa: F401  (re-exported)
-    FEAT_DIM,
-    LFR_M,
-    LFR_N,
-    N_MELS,
-    SAMPLE_RATE,
+from .common import (
     SANM_ENCODER_CONF,
     build_upstream,
     cached_per_model_pt,

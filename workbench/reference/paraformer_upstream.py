@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .common import (  # noqa: F401  (re-exported)
+from .common import (
     FEAT_DIM,
     LFR_M,
-    LFR_N,
     N_MELS,
     SAMPLE_RATE,
     SANM_ENCODER_CONF,
