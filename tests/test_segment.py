@@ -150,3 +150,21 @@ def test_cli_segment_flag(capsys):
     captured = capsys.readouterr()
     # the last sentence (its name varies by demo run)
     assert "segment 10/10" in captured.err and "是一九七六年出生的" in captured.out
+
+
+def test_cli_eval_segment_flag(tmp_path, capsys):
+    import json
+
+    from workbench.cli import main
+
+    refs = tmp_path / "refs.tsv"
+    long_zh = [line for line in (ROOT / "sample_audio" / "refs.tsv").read_text().splitlines()
+               if line.startswith("long_zh.flac")][0]
+    absolute = long_zh.replace("long_zh.flac", str(ROOT / "sample_audio" / "long_zh.flac"))
+    refs.write_text("file\tlanguage\ttext\n" + absolute)
+    assert main(["eval", str(refs), "--model", "paraformer-demo", "--segment", "--json", str(tmp_path / "r.json")]) == 0
+    # The bound of tests/test_demo_models.py for this clip, segmented (one pass: about 23 %).
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["CER (zh)"] <= 0.11
+    assert main(["eval", str(refs), "--model", "paraformer-demo", "--segment", "--cif"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--cif checks one pass per reference; it cannot be combined "
+                                                    "with --segment")

@@ -124,6 +124,9 @@ def _cmd_eval(args) -> None:
     from . import load
     from .evaluate import evaluate, read_references
 
+    if args.cif and args.segment:
+        # CIF is checked against each reference's whole clip; segments would need their own references.
+        raise WorkbenchError("--cif checks one pass per reference; it cannot be combined with --segment")
     pipeline = load(args.model)
     refs = read_references(args.refs)
     if args.cif:
