@@ -88,7 +88,7 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
             # the frontend drop out; measured the same way for upstream.
             one = DecodingConfig(max_new_tokens=1, stop_tokens=config.stop_tokens)
             single, _ = _median_runs(lambda: ours.transcribe(wav, sample_rate=16000, decoding=one), warmup, repeat)
-            report["ours_decode_tokens_per_s"] = round((new_tokens - 1) / (median - single), 1)
+            report["ours_decode_tokens_per_s"] = _decode_rate(new_tokens, median, single, "ours")
             report["ours_generated_tokens"] = statistics.median(len(o[0].extra["steps"]) for o in outputs)
         if vs_upstream:
             # On a GPU, MLX's buffer cache would otherwise keep memory that PyTorch's allocator needs.
@@ -102,6 +102,16 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
                 report["decode_speedup_vs_upstream"] = round(
                     report["ours_decode_tokens_per_s"] / report["upstream_decode_tokens_per_s"], 2)
         return report
+
+
+def _decode_rate(new_tokens: int, median: float, single: float, side: str) -> float:
+    """Tokens per second of the last `new_tokens - 1` steps, from the medians of an N-token and a
+    one-token run. When decoding takes less time than the runs' jitter the difference can come out
+    zero or negative; that is no speed at all, so it is refused rather than reported."""
+    if median <= single:
+        raise RuntimeError(f"{side}: {new_tokens} tokens took no longer than 1 ({median:.4f} s against "
+                           f"{single:.4f} s); decoding is below the timing noise, raise --new-tokens or --repeat")
+    return round((new_tokens - 1) / (median - single), 1)
 
 
 def _upstream_report(median: float, device: str) -> dict:
@@ -155,4 +165,4 @@ def _bench_upstream_nano(src: Path, wav, warmup: int, repeat: int, new_tokens: i
     single, _ = _median_runs(lambda: run(1), warmup, repeat)
     median, _ = _median_runs(lambda: run(new_tokens), warmup, repeat)
     return {**_upstream_report(median, device), "upstream_llm_dtype": llm_dtype,
-            "upstream_decode_tokens_per_s": round((new_tokens - 1) / (median - single), 1)}
+            "upstream_decode_tokens_per_s": _decode_rate(new_tokens, median, single, "upstream")}
