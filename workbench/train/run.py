@@ -70,22 +70,32 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
-def _initialise(model, init: Path | None, vocab_file: Path) -> None:
-    """Start from an earlier run's exported weights. The vocabulary is rebuilt from the corpus, so
-    this run's `vocab_file` must equal the earlier run's, or every output row would mean another token."""
+def _initialise(model, init: Path | None) -> None:
+    """Start from an earlier run's exported weights (its vocabulary was taken over by the caller)."""
+    if init is not None:
+        load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
+
+
+def _paraformer_vocab(texts: list[str], init: Path | None) -> ParaformerVocab:
+    """A new vocabulary from the training text, or, when continuing a run, the earlier run's: its
+    output rows already mean those tokens, and a corpus of other sentences (a larger one, say) would
+    otherwise build another vocabulary. Text that vocabulary cannot spell is refused: it would be
+    learnt as <unk>."""
     if init is None:
-        return
-    earlier = Path(init) / vocab_file.name
-    if not earlier.is_file() or earlier.read_bytes() != vocab_file.read_bytes():
-        raise ValueError(f"{init}: its {vocab_file.name} differs from the vocabulary built from this corpus; "
-                         "continue only on the corpus the earlier run was trained on")
-    load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
+        return ParaformerVocab.build(texts)
+    vocab = ParaformerVocab.load(Path(init))
+    unknown = vocab.unknown_words(texts)
+    if unknown:
+        shown = " ".join(sorted(unknown)[:20])
+        raise ValueError(f"{init}: its vocabulary cannot spell {len(unknown)} word(s) of this corpus ({shown}); "
+                         "continue only on text the earlier run's vocabulary covers")
+    return vocab
 
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                      init: Path | None = None) -> Path:
     examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
-    vocab = ParaformerVocab.build([e.text for e in examples])
+    vocab = _paraformer_vocab([e.text for e in examples], init)
     shift, scale = global_cmvn(examples)
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
@@ -93,7 +103,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     vocab.save(work)
-    _initialise(model, init, work / "tokens.json")
+    _initialise(model, init)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
@@ -117,7 +127,11 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
-    train_nano_tokenizer([e.text for e in examples]).save(str(work / "tokenizer.json"))
+    # Continuing a run keeps its tokenizer (byte-level, so it spells any text); a new run trains one.
+    if init is not None:
+        shutil.copyfile(Path(init) / "tokenizer.json", work / "tokenizer.json")
+    else:
+        train_nano_tokenizer([e.text for e in examples]).save(str(work / "tokenizer.json"))
     prompt = NanoPrompt(work / "tokenizer.json")
     prefix, suffix = prompt.ids()
     targets = [prompt.encode(e.text) + [prompt.im_end] for e in examples]
@@ -125,7 +139,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
-    _initialise(model, init, work / "tokenizer.json")
+    _initialise(model, init)
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)

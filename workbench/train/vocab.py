@@ -65,6 +65,11 @@ class ParaformerVocab:
                 ids += [self.index.get(p, unk) for p in pieces]
         return ids
 
+    def unknown_words(self, texts: list[str]) -> set[str]:
+        """The words of `texts` that encode to at least one <unk>."""
+        unk = self.index[UNK]
+        return {w for text in texts for w in split_words(text) if unk in self.encode(w)}
+
     def save(self, directory: Path) -> None:
         (directory / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False))
         if self.bpe is not None:
