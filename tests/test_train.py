@@ -112,3 +112,27 @@ def test_init_refuses_text_the_earlier_vocabulary_cannot_spell(corpus, tmp_path)
     with pytest.raises(ValueError, match="cannot spell 5 word"):
         train_paraformer(larger, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=first)
     assert not (tmp_path / "b" / "checkpoint").exists()
+
+
+def test_quantity_weight_scales_the_cif_count_loss_from_the_command_line(corpus, tmp_path):
+    import mlx.core as mx
+
+    from workbench.cli import main
+    from workbench.models.paraformer import Paraformer, ParaformerConfig
+    from workbench.train import paraformer as objective
+
+    model = Paraformer(ParaformerConfig.from_dict({
+        "vocab_size": 12,
+        "encoder_conf": {"output_size": 32, "attention_heads": 2, "linear_units": 64, "num_blocks": 2},
+        "decoder_conf": {"attention_heads": 2, "linear_units": 64, "num_blocks": 1, "att_layer_num": 1},
+        "predictor_conf": {"idim": 32}}))
+    rng = np.random.default_rng(0)
+    batch = {"feats": mx.array(rng.normal(size=(2, 30, 560)).astype(np.float32)), "feat_lens": mx.array([30, 22]),
+             "targets": mx.array([[3, 4, 5, 6], [7, 8, -1, -1]]), "target_lens": mx.array([4, 2])}
+    (plain, m), (heavy, _) = (objective.loss_fn(model, batch, sampling_ratio=0.0, quantity_weight=w)
+                              for w in (0.0, 3.0))
+    assert m["quantity"].item() > 0
+    np.testing.assert_allclose(heavy.item() - plain.item(), 3.0 * m["quantity"].item(), rtol=1e-4)
+    assert main(["train", "paraformer", "--corpus", str(corpus), "--out", str(tmp_path), "--steps", "1",
+                 "--warmup", "1", "--max-frames", "400", "--workers", "1", "--quantity-weight", "2.5"]) in (0, None)
+    assert json.loads((tmp_path / "train_config.json").read_text())["quantity_weight"] == 2.5

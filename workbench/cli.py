@@ -152,7 +152,7 @@ def _cmd_train(args) -> None:
 
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes,
                          ctc_weight=args.ctc_weight, sampling_ratio=args.sampling_ratio,
-                         checkpoint_every=args.checkpoint_every)
+                         quantity_weight=args.quantity_weight, checkpoint_every=args.checkpoint_every)
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
                    init=Path(args.init) if args.init else None)
@@ -320,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="MODEL_DIR", help="start from the weights of an earlier run's model/")
     p.add_argument("--ctc-weight", type=float, default=0.0, help="weight of the auxiliary CTC loss on the encoder")
     p.add_argument("--sampling-ratio", type=float, default=0.75, help="Paraformer's glancing ratio")
+    p.add_argument("--quantity-weight", type=float, default=1.0,
+                   help="weight of Paraformer's CIF quantity loss (the token count its weights must sum to)")
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.set_defaults(func=_cmd_train)
 

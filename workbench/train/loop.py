@@ -34,6 +34,7 @@ class TrainConfig:
     # Objective settings, kept here so train_config.json records the whole recipe.
     ctc_weight: float = 0.0  # auxiliary CTC loss on the encoder (train/ctc.py); 0 = no CTC head
     sampling_ratio: float = 0.75  # Paraformer's glancing ratio (upstream's default)
+    quantity_weight: float = 1.0  # Paraformer's CIF quantity loss (upstream's predictor_weight)
 
 
 def schedule(config: TrainConfig):

@@ -108,7 +108,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
-        return paraformer_objective.loss_fn(t.model, batch, sampling_ratio=config.sampling_ratio, ctc=t.ctc_head,
+        return paraformer_objective.loss_fn(t.model, batch, sampling_ratio=config.sampling_ratio,
+                                            quantity_weight=config.quantity_weight, ctc=t.ctc_head,
                                             ctc_weight=t.ctc_weight)
 
     stream = _stream([len(e.features) for e in examples], max_frames)
