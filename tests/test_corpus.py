@@ -142,3 +142,13 @@ def test_build_small_corpus(tmp_path):
     assert load_manifest(tmp_path / "b" / "train.jsonl") == train
     for row in train + test:
         assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "b" / row["audio"]).read_bytes()
+
+    # Skipping the first two training sentences builds the third with the id and audio the full
+    # corpus gives it, and the same test split.
+    build_corpus(tmp_path / "c", workers=1, **{**counts, "zh": 1, "en": 1}, skip_train=2)
+    later = load_manifest(tmp_path / "c" / "train.jsonl")
+    assert [r["id"] for r in later] == ["zh-train-000002", "en-train-000002"]
+    assert later == [r for r in train if r["id"] in {"zh-train-000002", "en-train-000002"}]
+    assert load_manifest(tmp_path / "c" / "test.jsonl") == test
+    for row in later:
+        assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "c" / row["audio"]).read_bytes()

@@ -1,7 +1,7 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--espeak PATH --espeak-data PATH]
+        --seed 0 --workers 16 [--skip-train K] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -12,7 +12,9 @@ Guarantees:
   change when the training counts do;
 * training utterances never use a held-out voice; every `HELD_OUT_EVERY`-th test utterance per
   language (20%, starting with the second) uses it, the rest use training voices;
-* each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers.
+* each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers;
+* `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
+  run was trained on) and builds the next ones, with the ids and audio a full build gives them.
 """
 
 from __future__ import annotations
@@ -46,13 +48,13 @@ class Job:
     seed: int
 
 
-def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int) -> list[Job]:
+def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
-        train, test = split_sentences(language, n_train, n_test, seed)
-        for split, texts in (("train", train), ("test", test)):
-            for i, text in enumerate(texts):
+        train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed)
+        for split, texts, first in (("train", train[skip_train:], skip_train), ("test", test, 0)):
+            for i, text in enumerate(texts, start=first):
                 uid = f"{language}-{split}-{i:06d}"
                 held_out = split == "test" and i % HELD_OUT_EVERY == 1
                 useed = utterance_seed(seed, uid)
@@ -83,12 +85,12 @@ def _run_job(job: Job) -> dict:
 
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
-                 workers: int = 1, espeak: Espeak | None = None, progress: bool = False) -> dict:
+                 skip_train: int = 0, workers: int = 1, espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rows: list[dict] = []
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-zh", type=int, default=0, help="Mandarin test utterances")
     parser.add_argument("--test-en", type=int, default=0, help="English test utterances")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-train", type=int, default=0, metavar="K",
+                        help="leave out the first K training sentences per language (to continue a run on new ones)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--espeak", help="espeak-ng binary (default $ESPEAK_NG_BIN or espeak-ng on PATH)")
     parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
@@ -146,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         espeak = Espeak.locate(args.espeak, args.espeak_data)
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
-                               seed=args.seed, workers=args.workers, espeak=espeak, progress=True)
+                               seed=args.seed, skip_train=args.skip_train, workers=args.workers,
+                               espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
