@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 
 import workbench
+from workbench.errors import WorkbenchError
 from workbench.reference.signals import speech_like
 from workbench.train.loop import TrainConfig
 from workbench.train.paraformer import cif_weights
@@ -109,9 +110,20 @@ def test_init_continues_on_a_larger_corpus_with_the_earlier_vocabulary(family, t
 def test_init_refuses_text_the_earlier_vocabulary_cannot_spell(corpus, tmp_path):
     first = train_paraformer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
     larger = _with_rows(corpus, ["上海下雨了"], tmp_path)
-    with pytest.raises(ValueError, match="cannot spell 5 word"):
+    with pytest.raises(WorkbenchError, match="cannot spell 5 word"):
         train_paraformer(larger, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=first)
-    assert not (tmp_path / "b" / "checkpoint").exists()
+    assert not (tmp_path / "b").exists()  # refused before anything was written
+
+
+def test_init_refuses_a_directory_of_the_other_family_in_one_line(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    first = train_paraformer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "b"), "--steps", "1",
+                 "--max-frames", "400", "--workers", "1", "--init", str(first)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"{first}: not a nano model directory to continue from (no tokenizer.json)")
+    assert not (tmp_path / "b").exists()
 
 
 def test_quantity_weight_scales_the_cif_count_loss_from_the_command_line(corpus, tmp_path):

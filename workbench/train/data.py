@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import load_audio
-from ..corpus.build import load_manifest
 from ..frontend import FrontendConf, WavFrontend
 
 
@@ -28,9 +27,8 @@ def _features(args) -> np.ndarray:
     return feats.astype(np.float16)  # halves memory; CMVN/training precision is unaffected
 
 
-def load_examples(manifest: Path, conf: FrontendConf, workers: int = 8) -> list[Example]:
-    rows = load_manifest(manifest)
-    root = Path(manifest).parent
+def load_examples(rows: list[dict], root: Path, conf: FrontendConf, workers: int = 8) -> list[Example]:
+    """Features of every manifest row (`load_manifest`); `audio` paths are relative to `root`."""
     jobs = [(root / r["audio"], conf) for r in rows]
     with ProcessPoolExecutor(workers) as pool:
         feats = list(pool.map(_features, jobs, chunksize=64))

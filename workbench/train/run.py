@@ -12,6 +12,8 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from ..convert.common import write_model_dir
+from ..corpus.build import load_manifest
+from ..errors import CheckpointError, WorkbenchError
 from ..frontend import CMVN, FrontendConf
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig
 from ..models.paraformer import Paraformer, ParaformerConfig
@@ -70,6 +72,13 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
+def _check_init(init: Path, family: str, vocab_file: str) -> None:
+    """Refuse, before any features are extracted, a directory that is not an exported model of `family`."""
+    missing = [name for name in ("model.safetensors", vocab_file) if not (Path(init) / name).is_file()]
+    if missing:
+        raise CheckpointError(f"{init}: not a {family} model directory to continue from (no {', '.join(missing)})")
+
+
 def _initialise(model, init: Path | None) -> None:
     """Start from an earlier run's exported weights (its vocabulary was taken over by the caller)."""
     if init is not None:
@@ -83,19 +92,22 @@ def _paraformer_vocab(texts: list[str], init: Path | None) -> ParaformerVocab:
     learnt as <unk>."""
     if init is None:
         return ParaformerVocab.build(texts)
+    _check_init(init, "paraformer", "tokens.json")
     vocab = ParaformerVocab.load(Path(init))
     unknown = vocab.unknown_words(texts)
     if unknown:
         shown = " ".join(sorted(unknown)[:20])
-        raise ValueError(f"{init}: its vocabulary cannot spell {len(unknown)} word(s) of this corpus ({shown}); "
-                         "continue only on text the earlier run's vocabulary covers")
+        raise WorkbenchError(f"{init}: its vocabulary cannot spell {len(unknown)} word(s) of this corpus ({shown}); "
+                             "continue only on text the earlier run's vocabulary covers")
     return vocab
 
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                      init: Path | None = None) -> Path:
-    examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
-    vocab = _paraformer_vocab([e.text for e in examples], init)
+    rows = load_manifest(corpus / "train.jsonl")
+    # The vocabulary first: a corpus it refuses is refused before minutes of feature extraction.
+    vocab = _paraformer_vocab([r["text"] for r in rows], init)
+    examples = load_examples(rows, corpus, FrontendConf(), workers)
     shift, scale = global_cmvn(examples)
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
@@ -125,7 +137,9 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
 
 def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                init: Path | None = None) -> Path:
-    examples = load_examples(corpus / "train.jsonl", FrontendConf(), workers)
+    if init is not None:
+        _check_init(init, "nano", "tokenizer.json")
+    examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, FrontendConf(), workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     # Continuing a run keeps its tokenizer (byte-level, so it spells any text); a new run trains one.

@@ -66,9 +66,10 @@ class ParaformerVocab:
         return ids
 
     def unknown_words(self, texts: list[str]) -> set[str]:
-        """The words of `texts` that encode to at least one <unk>."""
+        """The words of `texts` that encode to at least one <unk> (word by word only in the texts
+        that have one)."""
         unk = self.index[UNK]
-        return {w for text in texts for w in split_words(text) if unk in self.encode(w)}
+        return {w for text in texts if unk in self.encode(text) for w in split_words(text) if unk in self.encode(w)}
 
     def save(self, directory: Path) -> None:
         (directory / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False))
