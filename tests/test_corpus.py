@@ -152,3 +152,14 @@ def test_build_small_corpus(tmp_path):
     assert load_manifest(tmp_path / "c" / "test.jsonl") == test
     for row in later:
         assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "c" / row["audio"]).read_bytes()
+
+
+def test_negative_counts_are_refused_before_anything_is_written(tmp_path, capsys):
+    from workbench.corpus.build import main
+
+    # A negative skip once built a test sentence into the training split.
+    assert main([str(tmp_path / "c"), "--zh", "2", "--skip-train", "-1", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: counts cannot be negative: --skip-train -1"
+    assert main([str(tmp_path / "c"), "--zh", "-2", "--test-en", "-1", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: counts cannot be negative: --zh -2, --test-en -1"
+    assert not (tmp_path / "c").exists()

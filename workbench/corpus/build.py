@@ -50,6 +50,11 @@ class Job:
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
+    # A negative skip would reach back into the test sentences, which come first in the stream.
+    counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train}
+    negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
+    if negative:
+        raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
         train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed)
