@@ -3,6 +3,7 @@
 import pytest
 
 from workbench.bench import _decode_rate, bench
+from workbench.errors import WorkbenchError
 
 
 def test_paraformer_bench_against_upstream_reports_every_field():
@@ -24,6 +25,6 @@ def test_nano_bench_against_upstream_generates_the_fixed_number_of_tokens():
 
 
 def test_decode_time_below_the_noise_is_refused_not_reported_as_a_speed():
-    with pytest.raises(RuntimeError, match="below the timing noise"):
+    with pytest.raises(WorkbenchError, match="below the timing noise"):
         _decode_rate(6, 0.100, 0.109, "upstream")
     assert _decode_rate(6, 0.150, 0.100, "ours") == 100.0

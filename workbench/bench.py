@@ -19,6 +19,7 @@ import mlx.core as mx
 from .convert.nano import convert_nano
 from .convert.paraformer import convert_paraformer
 from .decoding import DecodingConfig
+from .errors import WorkbenchError
 from .loading import load
 
 
@@ -107,9 +108,10 @@ def bench(family: str, *, upstream_dir: str | None = None, size: str = "large", 
 def _decode_rate(new_tokens: int, median: float, single: float, side: str) -> float:
     """Tokens per second of the last `new_tokens - 1` steps, from the medians of an N-token and a
     one-token run. When decoding takes less time than the runs' jitter the difference can come out
-    zero or negative; that is no speed at all, so it is refused rather than reported."""
+    zero or negative; that is no speed at all, so it is refused (one line from the CLI) rather
+    than reported."""
     if median <= single:
-        raise RuntimeError(f"{side}: {new_tokens} tokens took no longer than 1 ({median:.4f} s against "
+        raise WorkbenchError(f"{side}: {new_tokens} tokens took no longer than 1 ({median:.4f} s against "
                            f"{single:.4f} s); decoding is below the timing noise, raise --new-tokens or --repeat")
     return round((new_tokens - 1) / (median - single), 1)
 
