@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 set -euo pipefail
 source scripts/gpu/env.sh
-cp .whl2/mlxcuda.part.aa /tmp/
+mkdir -p /tmp/parked && cp .whl1/mlxcuda.txz.* /tmp/parked/
 python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .devpkgs/*.whl
 for f in .devpkgs/*.deb; do dpkg -x "$f" /tmp/espeak; done
 # Built from scripts/gpu/pcaudio_stub.c: replaces the audio-output library and its many dependencies.

@@ -3,8 +3,9 @@
 # per GPU in its own process session so they outlive this call (`watch.sh` follows them).
 set -euo pipefail
 source scripts/gpu/env.sh
-cat /tmp/mlxcuda.part.aa /tmp/mlxcuda.part.ab .whl/mlxcuda.part.ac > /tmp/mlx_cuda_13-0.32.4-py3-none-manylinux_2_35_x86_64.whl
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/mlx-*.whl /tmp/mlx_cuda_13-*.whl 2>&1 | grep -v "already exists" || true
+# The archive is the unpacked wheel recompressed with xz (75 MB where the wheel is 90): one call fewer.
+cat /tmp/parked/mlxcuda.txz.* .whl/mlxcuda.txz.* | python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)" | tar xf - -C /tmp/site
+python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/mlx-*.whl 2>&1 | grep -v "already exists" || true
 python3 -c "import mlx.core as mx; print(mx.default_device(), mx.ones(2).sum().item())"
 while [ ! -f "$CORPUS/test.jsonl" ]; do sleep 5; done
 tail -1 /tmp/corpus.log
