@@ -28,7 +28,7 @@ def call(client, sample=None, upload=None):
 
 
 def test_sample_clip_transcribes(client):
-    # The clip paraformer-demo gets exactly right (zh_1 comes out with one homophone: 黎 for 李).
+    # A clip paraformer-demo gets exactly right.
     text, confidence, tokens, timings, features, cif, _ = call(client, sample="unseen_voice_zh.flac")
     assert text == REFS["unseen_voice_zh.flac"]
     assert len(tokens["data"]) == len(text) and timings["total"] > 0

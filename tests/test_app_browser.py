@@ -18,13 +18,13 @@ ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CLIP = ROOT / "sample_audio" / "zh_1.flac"
 REFERENCE = "李建华二零二二年去了郑州工作"  # sample_audio/refs.tsv
-# What the bundled demos hear in it (greedy decoding is deterministic): both paraformer-demo (as
-# stored and at 8 bits) and nano-demo mishear the surname, a homophone (see
+# What the bundled demos hear in it (greedy decoding is deterministic): paraformer-demo (as stored
+# and at 8 bits) and nano-demo both get it exactly right since their fifth and fourth runs (see
 # tests/test_demo_models.py for both models' error bounds on every sample clip).
-PARAFORMER_TRANSCRIPT = "黎建华二零二二年去了郑州工作"
-NANO_TRANSCRIPT = "黎建华二零二二年去了郑州工作"
+PARAFORMER_TRANSCRIPT = REFERENCE
+NANO_TRANSCRIPT = REFERENCE
 # nano-demo's decoding steps, the last the stop token
-NANO_TOKENS = ["黎", "建华", "二零", "二", "二", "年去了", "郑州", "工作", ""]
+NANO_TOKENS = ["李", "建华", "二零", "二", "二", "年去了", "郑州", "工作", ""]
 CHROMIUM = shutil.which("chromium")
 TIMEOUT_MS = 60_000
 
