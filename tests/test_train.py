@@ -148,3 +148,39 @@ def test_quantity_weight_scales_the_cif_count_loss_from_the_command_line(corpus,
     assert main(["train", "paraformer", "--corpus", str(corpus), "--out", str(tmp_path), "--steps", "1",
                  "--warmup", "1", "--max-frames", "400", "--workers", "1", "--quantity-weight", "2.5"]) in (0, None)
     assert json.loads((tmp_path / "train_config.json").read_text())["quantity_weight"] == 2.5
+
+
+def test_english_pieces_gives_a_new_vocabulary_and_carries_the_weights_over_token_by_token(corpus, tmp_path):
+    import mlx.core as mx
+
+    from workbench.train.run import VOCAB_ROWS
+    from workbench.train.vocab import ParaformerVocab
+
+    first = train_paraformer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1,
+                             english_pieces=8)
+    second = train_paraformer(corpus, tmp_path / "b", TrainConfig(steps=0, warmup=1), max_frames=400, workers=1,
+                              init=first, english_pieces=200)
+    old, new = ParaformerVocab.load(first), ParaformerVocab.load(second)
+    # 8 pieces spell English letter by letter; 200 hold every word of this corpus whole.
+    assert "hello" not in old.index and len(old.encode("hello")) == 5
+    assert new.encode("hello world") == [new.index["hello"], new.index["world"]]
+    a, b = mx.load(str(first / "model.safetensors")), mx.load(str(second / "model.safetensors"))
+    assert set(a) == set(b)
+    for name in set(a) - set(VOCAB_ROWS):  # no step was taken: everything else is the first run's
+        assert mx.array_equal(a[name], b[name]), name
+    for name in VOCAB_ROWS:
+        for token in ["我", "天", "<s>", "</s>"]:
+            assert mx.array_equal(b[name][new.index[token]], a[name][old.index[token]]), (name, token)
+        pieces = old.encode("hello")
+        mean = a[name][mx.array(pieces)].astype(mx.float32).mean(0).astype(mx.float16)
+        assert mx.allclose(b[name][new.index["hello"]], mean, atol=1e-3), name
+
+
+def test_english_pieces_is_refused_for_nano_in_one_line(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "b"), "--steps", "1",
+                 "--english-pieces", "100"]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
+    assert not (tmp_path / "b").exists()

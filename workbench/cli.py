@@ -153,9 +153,16 @@ def _cmd_train(args) -> None:
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes,
                          ctc_weight=args.ctc_weight, sampling_ratio=args.sampling_ratio,
                          quantity_weight=args.quantity_weight, checkpoint_every=args.checkpoint_every)
+    extra = {}
+    if args.english_pieces is not None:
+        if args.family != "paraformer":
+            raise WorkbenchError("--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
+        if args.english_pieces < 1:
+            raise WorkbenchError(f"--english-pieces must be positive, not {args.english_pieces}")
+        extra["english_pieces"] = args.english_pieces
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
-                   init=Path(args.init) if args.init else None)
+                   init=Path(args.init) if args.init else None, **extra)
     print(f"wrote {path}")
 
 
@@ -323,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantity-weight", type=float, default=1.0,
                    help="weight of Paraformer's CIF quantity loss (the token count its weights must sum to)")
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
+    p.add_argument("--english-pieces", type=int, metavar="N",
+                   help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
+                        "English word of the corpus is one token); with --init, the earlier weights are carried "
+                        "over to it token by token")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("info", help="describe a model")

@@ -85,28 +85,57 @@ def _initialise(model, init: Path | None) -> None:
         load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
 
 
-def _paraformer_vocab(texts: list[str], init: Path | None) -> ParaformerVocab:
+# The Paraformer weights whose first axis runs over the vocabulary.
+VOCAB_ROWS = ("decoder.embed.0.weight", "decoder.output_layer.weight", "decoder.output_layer.bias")
+
+
+def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], old: ParaformerVocab,
+                    new: ParaformerVocab) -> dict[str, mx.array]:
+    """An earlier run's Paraformer weights for a model with another vocabulary.
+
+    Everything but the vocabulary rows is kept. A token of both vocabularies keeps its rows; a
+    word the old vocabulary spelt in pieces starts from the mean of those pieces' rows (its
+    embedding and output row then already point where its pieces did); any other token keeps
+    its fresh initialisation (`fresh`)."""
+    out = dict(weights)
+    unk = old.index["<unk>"]
+    for name in VOCAB_ROWS:
+        rows, table = np.array(fresh[name].astype(mx.float32)), np.array(weights[name].astype(mx.float32))
+        for i, token in enumerate(new.tokens):
+            if token in old.index:
+                rows[i] = table[old.index[token]]
+            elif not token.endswith("@@") and unk not in (pieces := old.encode(token)):
+                rows[i] = table[pieces].mean(0)
+        out[name] = mx.array(rows).astype(weights[name].dtype)
+    return out
+
+
+def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int | None) -> ParaformerVocab:
     """A new vocabulary from the training text, or, when continuing a run, the earlier run's: its
     output rows already mean those tokens, and a corpus of other sentences (a larger one, say) would
     otherwise build another vocabulary. Text that vocabulary cannot spell is refused: it would be
-    learnt as <unk>."""
-    if init is None:
-        return ParaformerVocab.build(texts)
+    learnt as <unk>. Continuing with `english_pieces` builds a new vocabulary on purpose (see
+    `revocab_weights`)."""
+    if init is None or english_pieces is not None:
+        if init is not None:
+            _check_init(init, "paraformer", "tokens.json")
+        return ParaformerVocab.build(texts) if english_pieces is None else ParaformerVocab.build(texts, english_pieces)
     _check_init(init, "paraformer", "tokens.json")
     vocab = ParaformerVocab.load(Path(init))
     unknown = vocab.unknown_words(texts)
     if unknown:
         shown = " ".join(sorted(unknown)[:20])
         raise WorkbenchError(f"{init}: its vocabulary cannot spell {len(unknown)} word(s) of this corpus ({shown}); "
-                             "continue only on text the earlier run's vocabulary covers")
+                             "continue only on text the earlier run's vocabulary covers, or give --english-pieces "
+                             "for a new vocabulary")
     return vocab
 
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
-                     init: Path | None = None) -> Path:
+                     init: Path | None = None, english_pieces: int | None = None) -> Path:
     rows = load_manifest(corpus / "train.jsonl")
     # The vocabulary first: a corpus it refuses is refused before minutes of feature extraction.
-    vocab = _paraformer_vocab([r["text"] for r in rows], init)
+    vocab = _paraformer_vocab([r["text"] for r in rows], init, english_pieces)
     examples = load_examples(rows, corpus, FrontendConf(), workers)
     shift, scale = global_cmvn(examples)
     targets = [vocab.encode(e.text) for e in examples]
@@ -115,7 +144,12 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     vocab.save(work)
-    _initialise(model, init)
+    if init is not None and english_pieces is not None:
+        weights = mx.load(str(Path(init) / "model.safetensors"))
+        fresh = dict(tree_flatten(model.parameters()))
+        load_weights_strict(model, revocab_weights(weights, fresh, ParaformerVocab.load(Path(init)), vocab), str(init))
+    else:
+        _initialise(model, init)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
