@@ -116,11 +116,10 @@ def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int |
     otherwise build another vocabulary. Text that vocabulary cannot spell is refused: it would be
     learnt as <unk>. Continuing with `english_pieces` builds a new vocabulary on purpose (see
     `revocab_weights`)."""
+    if init is not None:
+        _check_init(init, "paraformer", "tokens.json")
     if init is None or english_pieces is not None:
-        if init is not None:
-            _check_init(init, "paraformer", "tokens.json")
         return ParaformerVocab.build(texts) if english_pieces is None else ParaformerVocab.build(texts, english_pieces)
-    _check_init(init, "paraformer", "tokens.json")
     vocab = ParaformerVocab.load(Path(init))
     unknown = vocab.unknown_words(texts)
     if unknown:
