@@ -157,8 +157,6 @@ def _cmd_train(args) -> None:
     if args.english_pieces is not None:
         if args.family != "paraformer":
             raise WorkbenchError("--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
-        if args.english_pieces < 1:
-            raise WorkbenchError(f"--english-pieces must be positive, not {args.english_pieces}")
         extra["english_pieces"] = args.english_pieces
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,

@@ -79,10 +79,12 @@ def _check_init(init: Path, family: str, vocab_file: str) -> None:
         raise CheckpointError(f"{init}: not a {family} model directory to continue from (no {', '.join(missing)})")
 
 
-def _initialise(model, init: Path | None) -> None:
-    """Start from an earlier run's exported weights (its vocabulary was taken over by the caller)."""
+def _initialise(model, init: Path | None, adapt=None) -> None:
+    """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
+    over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new."""
     if init is not None:
-        load_weights_strict(model, mx.load(str(Path(init) / "model.safetensors")), str(init))
+        weights = mx.load(str(Path(init) / "model.safetensors"))
+        load_weights_strict(model, adapt(weights) if adapt else weights, str(init))
 
 
 # The Paraformer weights whose first axis runs over the vocabulary.
@@ -97,15 +99,19 @@ def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], ol
     word the old vocabulary spelt in pieces starts from the mean of those pieces' rows (its
     embedding and output row then already point where its pieces did); any other token keeps
     its fresh initialisation (`fresh`)."""
-    out = dict(weights)
     unk = old.index["<unk>"]
+    # New token index → the old rows it starts from (the same for every vocabulary-row weight).
+    sources = {}
+    for i, token in enumerate(new.tokens):
+        if token in old.index:
+            sources[i] = [old.index[token]]
+        elif not token.endswith("@@") and unk not in (pieces := old.encode(token)):
+            sources[i] = pieces
+    out = dict(weights)
     for name in VOCAB_ROWS:
         rows, table = np.array(fresh[name].astype(mx.float32)), np.array(weights[name].astype(mx.float32))
-        for i, token in enumerate(new.tokens):
-            if token in old.index:
-                rows[i] = table[old.index[token]]
-            elif not token.endswith("@@") and unk not in (pieces := old.encode(token)):
-                rows[i] = table[pieces].mean(0)
+        for i, source in sources.items():
+            rows[i] = table[source].mean(0)
         out[name] = mx.array(rows).astype(weights[name].dtype)
     return out
 
@@ -116,6 +122,8 @@ def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int |
     otherwise build another vocabulary. Text that vocabulary cannot spell is refused: it would be
     learnt as <unk>. Continuing with `english_pieces` builds a new vocabulary on purpose (see
     `revocab_weights`)."""
+    if english_pieces is not None and english_pieces < 1:
+        raise WorkbenchError(f"--english-pieces must be positive, not {english_pieces}")
     if init is not None:
         _check_init(init, "paraformer", "tokens.json")
     if init is None or english_pieces is not None:
@@ -143,12 +151,11 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     vocab.save(work)
+    adapt = None
     if init is not None and english_pieces is not None:
-        weights = mx.load(str(Path(init) / "model.safetensors"))
-        fresh = dict(tree_flatten(model.parameters()))
-        load_weights_strict(model, revocab_weights(weights, fresh, ParaformerVocab.load(Path(init)), vocab), str(init))
-    else:
-        _initialise(model, init)
+        earlier, fresh = ParaformerVocab.load(Path(init)), dict(tree_flatten(model.parameters()))
+        adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab)  # noqa: E731
+    _initialise(model, init, adapt)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
