@@ -10,23 +10,25 @@ bound is the measured error plus 10 points, rounded up to a whole percent, and n
 one error more than measured (which only the 7-word clip needs). A regression beyond that fails;
 an improvement passes, and the table should then be tightened.
 
-Measured (errors / units), as of the fifth paraformer-demo and the fourth nano-demo run:
+Measured (errors / units), as of the sixth paraformer-demo and the fourth nano-demo run:
 
     clip                  units  paraformer-demo       bound   nano-demo            bound
     zh_1.flac               14    0  0   %             10 %    0  0   %             10 %
     zh_2.flac               14    0  0   %             10 %    1  7.1 % surname     18 %
     zh_3.flac               14    1  7.1 % surname     18 %    1  7.1 % surname     18 %
     en_1.flac               10    1 10.0 %             20 %    0  0   %             10 %
-    en_2.flac               10    1 10.0 %             20 %    0  0   %             10 %
-    mixed_1.flac            10    7 70.0 %             80 %    1 10.0 %             20 %
+    en_2.flac               10    0  0   %             10 %    0  0   %             10 %
+    mixed_1.flac            10    4 40.0 %             50 %    1 10.0 %             20 %
     noisy_zh.flac           11    0  0   %             10 %    0  0   %             10 %
     unseen_voice_zh.flac    12    0  0   %             10 %    0  0   %             10 %
-    unseen_voice_en.flac     7    5 71.4 %             86 %    3 42.9 % "twenty"    58 %
-    long_zh.flac           145    2  1.4 %             12 %    0  0   %             10 %
+    unseen_voice_en.flac     7    1 14.3 %             29 %    3 42.9 % "socks"     58 %
+    long_zh.flac           145    0  0   %             10 %    0  0   %             10 %
 
-paraformer-demo's English pieces still come out doubled or dropped where CIF fires once too often
-or too rarely (its model card), worst in the code-switched mixed_1 and the unseen English voice;
-nano-demo hears "twenty pairs of socks" for "twenty eight pairs of socks" in the unseen voice.
+paraformer-demo drops or adds a whole English word where CIF fires once too rarely or too often
+(`bottles` in en_1, an extra `people` in the unseen English voice; its model card), and garbles the
+code-switched mixed_1; nano-demo writes "twenty pairs of socks" for "twenty notebooks" in the unseen
+voice. The surname misses are near-homophones from the corpus's own surname list: 贺 (zh_3) comes
+out as 何 or 侯, and nano-demo writes 姜 for 江 (zh_2), which espeak pronounces identically.
 """
 
 import socket
@@ -49,12 +51,12 @@ BOUNDS = {
     "zh_2.flac": {"paraformer-demo": 0.10, "nano-demo": 0.18},
     "zh_3.flac": {"paraformer-demo": 0.18, "nano-demo": 0.18},
     "en_1.flac": {"paraformer-demo": 0.20, "nano-demo": 0.10},
-    "en_2.flac": {"paraformer-demo": 0.20, "nano-demo": 0.10},
-    "mixed_1.flac": {"paraformer-demo": 0.80, "nano-demo": 0.20},
+    "en_2.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
+    "mixed_1.flac": {"paraformer-demo": 0.50, "nano-demo": 0.20},
     "noisy_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "unseen_voice_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
-    "unseen_voice_en.flac": {"paraformer-demo": 0.86, "nano-demo": 0.58},
-    "long_zh.flac": {"paraformer-demo": 0.12, "nano-demo": 0.10},
+    "unseen_voice_en.flac": {"paraformer-demo": 0.29, "nano-demo": 0.58},
+    "long_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
 }
 MANDARIN = ["zh_1.flac", "zh_2.flac", "zh_3.flac", "noisy_zh.flac", "unseen_voice_zh.flac"]
 
@@ -106,8 +108,8 @@ def test_cif_counts_and_places_mandarin_tokens(pipelines):
 
     refs = [REFS[name] for name in MANDARIN]
     report = cif_check(pipelines["paraformer-demo"], refs, reference_tokenizer("paraformer-demo"))
-    # The model card's held-out figures are 81.0 % exact counts for the Mandarin test split (92.8 %
-    # of its sentences without English words; 20.3 % for English) and 98 % of tokens inside the
+    # The model card's held-out figures are 87.8 % exact counts for the Mandarin test split (95.7 %
+    # of its sentences without English words; 49.5 % for English) and 97.7 % of tokens inside the
     # span; these five short Mandarin clips all come out exact.
     assert [u["emitted_tokens"] for u in report["utterances"]] == [u["reference_tokens"] for u in report["utterances"]]
     assert report["summary"]["tokens_inside_span"] >= 0.95
