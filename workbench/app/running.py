@@ -92,6 +92,15 @@ def inspection_clip(waveform: np.ndarray) -> tuple[np.ndarray, str]:
     )
 
 
+def transcribe_shown(request, capture: list[str]):
+    """Transcribe the part of a request's audio that the tabs show (`inspection_clip`) with the
+    `capture` names captured: (result, that clip, the note saying which part it is)."""
+    clip, note = inspection_clip(request.waveform)
+    with user_errors():
+        result = request.pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture, **request.options)
+    return result, clip, note
+
+
 def frame_seconds(pipeline) -> float:
     """Seconds per encoder frame: LFR advances lfr_n fbank frames of frame_shift ms."""
     conf = pipeline.config.frontend_conf

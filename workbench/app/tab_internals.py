@@ -11,7 +11,6 @@ from fnmatch import fnmatchcase
 
 import gradio as gr
 
-from ..audio import SAMPLE_RATE
 from .artifacts import Run, downloads, plot_slot, run_state
 from .plots.attention import (
     cross_attention_figure,
@@ -20,13 +19,7 @@ from .plots.attention import (
 )
 from .plots.decoding import steps_figure
 from .positions import output_positions, table, token_namer
-from .running import (
-    decoding_warning,
-    frame_seconds,
-    inspection_clip,
-    progress_bar,
-    user_errors,
-)
+from .running import decoding_warning, frame_seconds, progress_bar, transcribe_shown
 from .sources import SourceControls, resolve
 
 MEAN_OF_HEADS = -1
@@ -56,11 +49,8 @@ def run_inspect(*source):
     progress = progress_bar()
     request = resolve(*source)
     pipeline = request.pipeline
-    clip, note = inspection_clip(request.waveform)
     progress(0.1, desc="running the model with its attention captured")
-    with user_errors():
-        result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture_patterns(pipeline, request.options),
-                                     **request.options)
+    result, _, note = transcribe_shown(request, capture_patterns(pipeline, request.options))
     note = " ".join(filter(None, [note, decoding_warning(result)]))
     progress(0.6, desc="drawing")
     name = token_namer(pipeline)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..audio import SAMPLE_RATE
 from .architecture import FLOW, component_rows, stage_rows
 from .artifacts import Run, downloads, run_state
-from .running import inspection_clip, progress_bar, user_errors
+from .running import progress_bar, transcribe_shown
 from .sources import SourceControls, resolve
 
 STAGE_HEADERS = ["stage", "capture name", "shape", "what it is"]
@@ -28,11 +27,8 @@ def run_learn(*source):
     progress = progress_bar()
     request = resolve(*source)
     pipeline = request.pipeline
-    clip, note = inspection_clip(request.waveform)
     progress(0.2, desc="tracing the run")
-    with user_errors():
-        result = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=shape_names(pipeline, request.options),
-                                     **request.options)
+    result, _, note = transcribe_shown(request, shape_names(pipeline, request.options))
     stages, components = stage_rows(result.captures, result.tokens), component_rows(pipeline)
     config = pipeline.config.to_dict()
     run = Run({"flow": FLOW[pipeline.kind], "stages": [dict(zip(STAGE_HEADERS, r)) for r in stages],

@@ -7,16 +7,15 @@ import math
 
 import gradio as gr
 
-from ..audio import SAMPLE_RATE
 from .artifacts import Run, downloads, plot_slot, run_state
 from .confidence import confidence_html
 from .plots.features import cif_figure, features_figure
 from .running import (
     decoding_warning,
     frame_seconds,
-    inspection_clip,
     progress_bar,
     transcribe,
+    transcribe_shown,
     user_errors,
 )
 from .sources import SourceControls, resolve
@@ -28,12 +27,13 @@ def run_transcribe(*source):
     request = resolve(*source)
     pipeline = request.pipeline
     names = ["frontend.*", "predictor.*"] if pipeline.kind == "paraformer" else ["frontend.*"]
-    clip, note = inspection_clip(request.waveform)
-    with user_errors():
-        inspected = pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=names, **request.options)
-        # A short clip is its own inspection clip (the same array): one pass serves both.
-        result = inspected if clip is request.waveform else transcribe(pipeline, request.waveform, progress,
-                                                                       **request.options)
+    inspected, clip, note = transcribe_shown(request, names)
+    # A short clip is its own inspection clip (the same array): one pass serves both.
+    if clip is request.waveform:
+        result = inspected
+    else:
+        with user_errors():
+            result = transcribe(pipeline, request.waveform, progress, **request.options)
     note = " ".join(filter(None, [note, decoding_warning(result)]))
     captures = inspected.captures
     run = Run({**result.to_dict(), "plots_show": note}, captures)
