@@ -65,3 +65,35 @@ def test_token_times_follow_the_fires_and_skip_leading_silence():
     assert n == 2 and list(fires[:n]) == [6, 8]
     assert times[0] == pytest.approx((5 * 0.06, 7 * 0.06))  # starts where speech weight starts
     assert times[1][0] == pytest.approx(times[0][1]) and times[1][1] == pytest.approx(9 * 0.06)
+
+
+def test_cif_check_reports_each_group_apart():
+    """`workbench eval --cif` summarises Mandarin with and without English words separately; here
+    with a stand-in model whose token counts and times are chosen, on real sample clips (the
+    spoken span comes from the clip's audio)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.cif_check import cif_check
+
+    root = Path(__file__).parent.parent / "sample_audio"
+    refs = [{"file": str(root / f), "language": lang, "text": text} for f, lang, text in [
+        ("zh_1.flac", "zh", "李建华"), ("zh_2.flac", "zh", "江春梅"), ("mixed_1.flac", "zh", "我把report发了"),
+        ("en_1.flac", "en", "there were bottles")]]
+    # (tokens emitted, first token's start in s): exact and inside; one short; exact but far past
+    # the clip's end; two over.
+    emitted = iter([(10, 1.0), (9, 1.0), (10, 100.0), (12, 1.0)])
+
+    def transcribe(waveform, sample_rate):
+        n, start = next(emitted)
+        return SimpleNamespace(tokens=[SimpleNamespace(start=start + 0.1 * i, end=start + 0.1 * (i + 1))
+                                       for i in range(n)])
+
+    model = SimpleNamespace(kind="paraformer", transcribe=transcribe)
+    summary = cif_check(model, refs, SimpleNamespace(encode=lambda text: [0] * 10))["summary"]
+    assert summary["exact_count"] == 0.5 and summary["mean_abs_count_error"] == 0.75
+    assert summary["all_tokens_inside"] == 0.75 and summary["tokens_inside_span"] == 31 / 41
+    assert summary["exact_count (zh)"] == pytest.approx(2 / 3)
+    assert summary["exact_count (zh without English)"] == 0.5
+    assert summary["exact_count (zh with English)"] == 1.0 and summary["all_tokens_inside (zh with English)"] == 0.0
+    assert summary["exact_count (en)"] == 0.0 and summary["mean_abs_count_error (en)"] == 2.0
