@@ -4,7 +4,9 @@
 set -euo pipefail
 source scripts/gpu/env.sh
 # The archive is the unpacked wheel recompressed with xz (75 MB where the wheel is 90): one call fewer.
-cat /tmp/parked/mlxcuda.txz.* .whl/mlxcuda.txz.* | python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)" | tar xf - -C /tmp/site
+# Parts join in the order of their names (aa, aab, ab, ...), wherever they were parked from.
+cp .whl/mlxcuda.txz.* /tmp/parked/
+cat /tmp/parked/mlxcuda.txz.* | python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)" | tar xf - -C /tmp/site
 # Unzipped, not pip-installed: pip --target skips the mlx/ folder the archive has already made.
 python3 -c "import glob, zipfile; zipfile.ZipFile(glob.glob('.whl/mlx-*.whl')[0]).extractall('/tmp/site')"
 python3 -c "import mlx.core as mx; print(mx.default_device(), mx.ones(2).sum().item())"
