@@ -92,3 +92,10 @@ def test_nano_beam_and_truncation_warning(nano_dirs, clip, capsys):
 def test_decoding_flags_are_refused_for_paraformer(paraformer_dirs, clip, capsys):
     assert main(["transcribe", str(clip), "--model", str(paraformer_dirs("tiny")[1]), "--strategy", "beam"]) == 2
     assert "applies to Fun-ASR-Nano models only" in capsys.readouterr().err
+
+
+def test_count_search_is_paraformer_only_and_bounded(paraformer_dirs, nano_dirs, clip, capsys):
+    assert main(["transcribe", str(clip), "--model", str(nano_dirs("tiny")[1]), "--count-search", "1"]) == 2
+    assert "--count-search applies to Paraformer models only" in capsys.readouterr().err
+    assert main(["transcribe", str(clip), "--model", str(paraformer_dirs("tiny")[1]), "--count-search", "4"]) == 2
+    assert "--count-search must be from 0 to 3, got 4" in capsys.readouterr().err

@@ -34,13 +34,13 @@ def reference_tokenizer(model: str | Path):
     return ParaformerVocab.load(directory)
 
 
-def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None) -> dict:
+def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **options) -> dict:
     if pipeline.kind != "paraformer":
         raise WorkbenchError("the CIF check needs a Paraformer model")
     rows = []
     for ref in refs[:limit]:
         waveform = load_audio(ref["file"])
-        result = pipeline.transcribe(waveform, sample_rate=16000)
+        result = pipeline.transcribe(waveform, sample_rate=16000, **options)
         spans = speech_segments(waveform)
         lo, hi = (spans[0][0], spans[-1][1]) if spans else (0.0, 0.0)
         inside = [lo - SLACK_S <= t.start and t.end <= hi + SLACK_S for t in result.tokens]

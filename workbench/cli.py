@@ -62,7 +62,8 @@ def _cmd_transcribe(args) -> None:
 
 
 def _decoding_options(args, pipeline) -> dict:
-    """Nano's decoding settings; Paraformer decodes in one non-autoregressive pass."""
+    """Decoding settings: Nano's LLM decoding, or Paraformer's optional count search (its one
+    non-autoregressive pass has no other setting)."""
     from .decoding import DecodingConfig
 
     llm_flags = ("strategy", "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "beams",
@@ -71,7 +72,15 @@ def _decoding_options(args, pipeline) -> dict:
     if pipeline.kind != "fun_asr_nano":
         if given:
             raise WorkbenchError(f"--{given[0].replace('_', '-')} applies to Fun-ASR-Nano models only")
-        return {}
+        if not args.count_search:
+            return {}
+        from .pipelines.paraformer import MAX_COUNT_SEARCH
+
+        if not 0 <= args.count_search <= MAX_COUNT_SEARCH:
+            raise WorkbenchError(f"--count-search must be from 0 to {MAX_COUNT_SEARCH}, got {args.count_search}")
+        return {"count_search": args.count_search}
+    if args.count_search is not None:
+        raise WorkbenchError("--count-search applies to Paraformer models only")
     if args.llm_dtype:
         pipeline.set_llm_dtype(args.llm_dtype)
     values = {
@@ -132,7 +141,8 @@ def _cmd_eval(args) -> None:
     if args.cif:
         from .cif_check import cif_check, reference_tokenizer
 
-        report = cif_check(pipeline, refs, reference_tokenizer(args.model), limit=args.limit)
+        report = cif_check(pipeline, refs, reference_tokenizer(args.model), limit=args.limit,
+                           **_decoding_options(args, pipeline))
         print(json.dumps(report["summary"], ensure_ascii=False))
         if args.json:
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1))
@@ -243,6 +253,10 @@ def _add_decoding_flags(p) -> None:
     g.add_argument("--language", help="zh, en, ja, ko or the model's own language word")
     g.add_argument("--no-itn", action="store_true", help="ask for unnormalised text")
     g.add_argument("--llm-dtype", choices=["fp32", "bf16", "fp16"])
+    g = p.add_argument_group("Paraformer decoding (default: upstream's single pass)")
+    g.add_argument("--count-search", type=int, metavar="K",
+                   help="also decode every token count within K of CIF's and keep the one the decoder "
+                        "is surest of (0 to 3; 1 is the measured setting)")
 
 
 def build_parser() -> argparse.ArgumentParser:

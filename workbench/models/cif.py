@@ -128,20 +128,45 @@ class CifPredictorV2(nn.Module):
     def __call__(self, hidden: mx.array, lengths: list[int], mask=None, trace: Trace = NO_TRACE) -> CifOutput:
         alphas = self.frame_alphas(hidden, mask).astype(mx.float32)
         host_alphas = np.array(alphas)  # the token count decides the decoder's shape: one sync
-        D = hidden.shape[-1]
-        embeds, counts, item_alphas, item_fires = [], [], [], []
-        for b, length in enumerate(lengths):
-            a = host_alphas[b, :length]
-            # The tail frame: zero features carrying tail_threshold of weight.
-            tail_alphas = np.concatenate([a, [self.conf.tail_threshold]]).astype(np.float32)
-            tail_hidden = mx.concatenate([hidden[b, :length].astype(mx.float32), mx.zeros((1, D))])
-            emb, fires = integrate_and_fire(tail_hidden, tail_alphas)
-            embeds.append(emb)
-            counts.append(emb.shape[0])
-            item_alphas.append(a)
-            item_fires.append(fires)
-        n_max = max(counts)
-        embeds = mx.stack([mx.pad(e, [(0, n_max - e.shape[0]), (0, 0)]) for e in embeds])
-        trace.put("predictor.alphas", item_alphas)
-        trace.put("predictor.fires", item_fires)
-        return CifOutput(embeds.astype(hidden.dtype), counts, item_alphas, item_fires)
+        out = integrate_batch(hidden, [host_alphas[b, :n] for b, n in enumerate(lengths)],
+                              [self.conf.tail_threshold] * len(lengths))
+        trace.put("predictor.alphas", out.alphas)
+        trace.put("predictor.fires", out.fires)
+        return out
+
+
+def integrate_batch(hidden: mx.array, item_alphas: list[np.ndarray], tails: list[float]) -> CifOutput:
+    """Integrate-and-fire each batch item over its own valid frames' alphas [T_b].
+
+    A tail > 0 appends upstream's tail frame to that item: zero features carrying that much weight.
+    """
+    D = hidden.shape[-1]
+    embeds, counts, item_fires = [], [], []
+    for b, (a, tail) in enumerate(zip(item_alphas, tails)):
+        h = hidden[b, :len(a)].astype(mx.float32)
+        if tail > 0:
+            a = np.concatenate([a, [tail]]).astype(np.float32)
+            h = mx.concatenate([h, mx.zeros((1, D))])
+        emb, fires = integrate_and_fire(h, a)
+        embeds.append(emb)
+        counts.append(emb.shape[0])
+        item_fires.append(fires)
+    n_max = max(counts)
+    embeds = mx.stack([mx.pad(e, [(0, n_max - e.shape[0]), (0, 0)]) for e in embeds])
+    return CifOutput(embeds.astype(hidden.dtype), counts, list(item_alphas), item_fires)
+
+
+# Weight left over after the last of N fires when alphas are rescaled (`rescale_alphas`). The
+# N-th fire falls where the running sum reaches N; with almost nothing left over it falls at the
+# end of the trailing silence, and the last token's time runs past the speech. Chosen on the
+# first 100 English *training* sentences with count search ±1: 0.001 left every token inside the
+# spoken span in 33 % of them, 0.1 in 94 % at the same WER (2.44 %), 0.2 in 99 % at 2.55 %.
+RESCALE_LEFTOVER = 0.1
+
+
+def rescale_alphas(alphas: np.ndarray, count: int) -> np.ndarray:
+    """`alphas` scaled to integrate to exactly `count` tokens without a tail frame, as upstream
+    rescales them in training (alphas·N/sum(alphas)), plus RESCALE_LEFTOVER of weight that fires
+    nothing. Needs sum(alphas) > 0."""
+    total = float(np.sum(alphas, dtype=np.float64))
+    return (alphas * ((count + RESCALE_LEFTOVER) / total)).astype(np.float32)

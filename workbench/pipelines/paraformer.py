@@ -56,6 +56,11 @@ def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min
     return times
 
 
+# Each step either side of CIF's count adds two decoder passes; beyond ±3 the candidates are
+# sentences CIF did not hear.
+MAX_COUNT_SEARCH = 3
+
+
 class ParaformerPipeline:
     kind = "paraformer"
 
@@ -84,14 +89,22 @@ class ParaformerPipeline:
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names()
 
-    def transcribe(self, audio, *, sample_rate: int | None = None, capture=()) -> Transcription:
-        return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture)[0]
+    def transcribe(self, audio, *, sample_rate: int | None = None, capture=(), count_search: int = 0) -> Transcription:
+        return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture, count_search=count_search)[0]
 
     @serialised
-    def transcribe_batch(self, audios: list, *, sample_rate: int | None = None, capture=()) -> list[Transcription]:
+    def transcribe_batch(self, audios: list, *, sample_rate: int | None = None, capture=(),
+                         count_search: int = 0) -> list[Transcription]:
         """Several clips in one pass. Padding is masked everywhere (attention keys, FSMN inputs,
         CIF context, decoder tokens), so each result equals that clip transcribed alone; timings
-        are the batch's."""
+        are the batch's.
+
+        `count_search` = k > 0 decodes every count within k of CIF's and keeps the one the decoder
+        is surest of (`Paraformer.search_count`); 0 is upstream's single pass. The captures keep
+        the predictor's own alphas and fires; the tokens and their times follow the chosen count.
+        """
+        if not isinstance(count_search, int) or not 0 <= count_search <= MAX_COUNT_SEARCH:
+            raise ValueError(f"count_search must be an integer from 0 to {MAX_COUNT_SEARCH}, got {count_search!r}")
         trace = Trace(capture, self.capture_names())
         watch = Stopwatch()
         waveforms, features = audio_features(self.frontend, audios, sample_rate, trace)
@@ -106,9 +119,13 @@ class ParaformerPipeline:
         watch.lap("encoder")
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
-
         # Digital silence gets no tokens (see has_signal); the model still runs, for its captures.
-        counts = [n if has_signal(w) else 0 for w, n in zip(waveforms, cif.token_num)]
+        signal = [has_signal(w) for w in waveforms]
+        cif_counts, count_scores = cif.token_num, None
+        if count_search:
+            cif, count_scores = self.model.search_count(cif, enc, lengths, count_search, signal)
+            watch.lap("count search")
+        counts = [n if s else 0 for s, n in zip(signal, cif.token_num)]
         ids = best = None
         if max(counts) > 0:
             logits = self.model.decode(cif, enc, lengths, trace)
@@ -136,6 +153,7 @@ class ParaformerPipeline:
                 timings=dict(timings),
                 captures=_trim(trace.collect(b), lengths[b], n),
                 model=self.name,
+                extra={} if count_scores is None else {"cif_count": cif_counts[b], "count_scores": count_scores[b]},
             ))
         return results
 
