@@ -84,7 +84,7 @@ def test_internals_of_nano_follow_each_generated_token(client, nano_dirs):
 
 def test_compare_setups_side_by_side(client):
     def setup(model, precision="as stored"):
-        return [model, precision, "greedy", 4, 0.8, 0.9, 0, 16]
+        return [model, precision, "greedy", 4, 0.8, 0.9, 0, 16, 0]
 
     rows, a, b, c, figure = client.predict(
         None, "unseen_voice_zh.flac", REFS["unseen_voice_zh.flac"], "zh", 1, *setup("paraformer-demo"),
@@ -98,6 +98,18 @@ def test_compare_setups_side_by_side(client):
         assert [span["class_or_confidence"] for span in spans["value"]] == [None]  # nothing differs from the reference
     assert c["value"] is None and c["visible"] is False  # no transcript, nothing to highlight
     assert Path(figure).stat().st_size > 0
+
+
+def test_compare_paraformer_with_and_without_count_search(client):
+    def setup(count_search):
+        return ["paraformer-demo", "as stored", "greedy", 4, 0.8, 0.9, 0, 16, count_search]
+
+    rows, *_ = client.predict(None, "en_1.flac", REFS["en_1.flac"], "en", 1, *setup(0), *setup(1),
+                              "(none)", *setup(0)[1:], api_name="/compare")
+    single, searched = rows["data"]
+    assert (single[3], searched[3]) == ("single pass", "count search ±1")
+    # CIF alone drops "bottles" (one word of ten); the decoder prefers the count with it.
+    assert single[5] == "1 / 10" and searched[4] == REFS["en_1.flac"] and searched[5] == "0 / 10"
 
 
 def test_learn_lists_the_shape_at_every_stage(client):

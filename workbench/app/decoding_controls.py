@@ -1,7 +1,8 @@
-"""Fun-ASR-Nano's decoding settings as UI components, and the `DecodingConfig` they describe.
+"""Decoding settings as UI components, and the transcribe options they describe: Fun-ASR-Nano's
+`DecodingConfig`, or Paraformer's count search (its only setting; 0 is upstream's single pass).
 
 Used once for the shared inputs and once per Compare set-up, so the controls and their reading
-stay one piece. Paraformer decodes in one non-autoregressive pass and ignores them.
+stay one piece.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..decoding import STRATEGIES, DecodingConfig
+from ..pipelines.paraformer import MAX_COUNT_SEARCH
 
 
 class DecodingControls:
@@ -20,10 +22,21 @@ class DecodingControls:
             self.top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p (sample)")
             self.seed = gr.Number(value=0, precision=0, label="Seed (sample)")
             self.max_new_tokens = gr.Slider(8, 512, value=256, step=8, label="Max new tokens")
+        self.count_search = gr.Slider(0, MAX_COUNT_SEARCH, value=0, step=1, label="Count search ± (Paraformer)",
+                                      info="Also decode this many token counts either side of CIF's and keep "
+                                           "the one the decoder is surest of; 0 is upstream's single pass.")
 
     @property
     def inputs(self) -> list:
-        return [self.strategy, self.beams, self.temperature, self.top_p, self.seed, self.max_new_tokens]
+        return [self.strategy, self.beams, self.temperature, self.top_p, self.seed, self.max_new_tokens,
+                self.count_search]
+
+
+def transcribe_options(pipeline, strategy, beams, temperature, top_p, seed, max_new_tokens, count_search) -> dict:
+    """DecodingControls.inputs' values → keyword arguments for `pipeline.transcribe`."""
+    if pipeline.kind == "fun_asr_nano":
+        return {"decoding": decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens)}
+    return {"count_search": int(count_search)} if count_search else {}
 
 
 def decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens) -> DecodingConfig:
@@ -38,8 +51,12 @@ def decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens) -
     return config
 
 
-def describe(config: DecodingConfig) -> str:
-    """A short label for tables: 'greedy', 'beam 4', 'sample T=0.8 p=0.9 seed 0'."""
+def describe(options: dict) -> str:
+    """A short label for tables: 'single pass', 'count search ±1', 'greedy', 'beam 4',
+    'sample T=0.8 p=0.9 seed 0'."""
+    if "decoding" not in options:
+        return f"count search ±{options['count_search']}" if options else "single pass"
+    config = options["decoding"]
     if config.strategy == "beam":
         return f"beam {config.num_beams}"
     if config.strategy == "sample":

@@ -17,9 +17,8 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..errors import WorkbenchError
 from . import models
-from .decoding_controls import describe
+from .decoding_controls import describe, transcribe_options
 from .running import transcribe
-from .sources import transcribe_options
 
 MB = 1 << 20
 # Peak memory is process-wide: comparisons run one at a time so a set-up's figure is not another
@@ -71,6 +70,6 @@ def measure(setup: Setup, waveform: np.ndarray, repeats: int) -> Outcome:
     except (WorkbenchError, gr.Error) as exc:
         return Outcome(setup, error=str(exc))
     latency = statistics.median(totals)
-    return Outcome(setup, text=result.text, decoding=describe(options["decoding"]) if options else "single pass",
+    return Outcome(setup, text=result.text, decoding=describe(options),
                    latency_ms=latency, rtf=latency / 1000 / (len(waveform) / SAMPLE_RATE),
                    weights_mb=loaded.weight_bytes / MB, run_mb=max(run_bytes, 0) / MB)

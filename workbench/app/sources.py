@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 
 from . import models
-from .decoding_controls import DecodingControls, decoding_config
+from .decoding_controls import DecodingControls, transcribe_options
 from .running import (
     MAX_SECONDS,
     MAX_UPLOAD,
@@ -33,7 +33,7 @@ class SourceControls:
                 self.sample = gr.Dropdown(sample_clips(), value=None, label="…or a sample clip")
                 gr.Markdown(f"Clips up to {MAX_SECONDS // 60} minutes and {MAX_UPLOAD}, any format libsndfile "
                             f"reads; clips over {SEGMENT_OVER_SECONDS} s are cut at pauses.")
-        with gr.Accordion("Decoding (Fun-ASR-Nano; Paraformer has a single pass)", open=False):
+        with gr.Accordion("Decoding", open=False):
             self.decoding = DecodingControls()
 
     @property
@@ -62,6 +62,3 @@ def resolve(model_name, model_dir, upload, sample, *decoding) -> Request:
         loaded = models.get(model)
     return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding))
 
-
-def transcribe_options(pipeline, *decoding) -> dict:
-    return {"decoding": decoding_config(*decoding)} if pipeline.kind == "fun_asr_nano" else {}
