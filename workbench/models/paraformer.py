@@ -98,7 +98,7 @@ class Paraformer(nn.Module):
         every count from N0 - spread to N0 + spread (N0 included, so the fires spread the same way
         for every candidate), all candidates are decoded in one batch, and the count whose argmax
         tokens have the highest mean log-probability wins. Not an upstream decoding mode: it costs
-        one decoder pass per candidate and is off unless asked for.
+        a decoder pass over a batch of 2·spread + 1 candidates per clip and is off unless asked for.
 
         Returns the CIF output with the chosen counts (rescaled alphas and their fires; the other
         clips unchanged) and, per clip, each tried count's mean log-probability.

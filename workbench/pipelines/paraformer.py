@@ -56,7 +56,7 @@ def token_times(alphas: np.ndarray, fires: np.ndarray, frame_seconds: float, min
     return times
 
 
-# Each step either side of CIF's count adds two decoder passes; beyond ±3 the candidates are
+# Each step either side of CIF's count adds two candidates to decode; beyond ±3 they are
 # sentences CIF did not hear.
 MAX_COUNT_SEARCH = 3
 
