@@ -53,6 +53,16 @@ def test_the_chosen_count_is_the_best_scored_candidate(pipeline, name):
     assert out.tokens[-1].end <= out.duration + 0.06
 
 
+def test_captured_weights_are_the_ones_the_tokens_came_from(pipeline):
+    # What the app plots: the captured alphas must integrate to the chosen count, fire where the
+    # tokens end, and leave the outputs as they are without captures.
+    out = pipeline.transcribe(SAMPLES / "en_1.flac", count_search=1, capture=["predictor.*"])
+    alphas, fires = out.captures["predictor.alphas"], out.captures["predictor.fires"]
+    assert len(fires) == len(out.tokens) == fire_positions(alphas)[2]
+    assert [t.end for t in out.tokens] == pytest.approx([(f + 1) * pipeline.frame_seconds for f in fires])
+    assert out.text == pipeline.transcribe(SAMPLES / "en_1.flac", count_search=1).text
+
+
 def test_count_search_in_a_batch_equals_each_clip_alone(pipeline):
     files = [SAMPLES / name for name in CLIPS]
     batch = pipeline.transcribe_batch(files, count_search=1)

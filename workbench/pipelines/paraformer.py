@@ -100,8 +100,10 @@ class ParaformerPipeline:
         are the batch's.
 
         `count_search` = k > 0 decodes every count within k of CIF's and keeps the one the decoder
-        is surest of (`Paraformer.search_count`); 0 is upstream's single pass. The captures keep
-        the predictor's own alphas and fires; the tokens and their times follow the chosen count.
+        is surest of (`Paraformer.search_count`); 0 is upstream's single pass. With it, the
+        captured `predictor.alphas` and `predictor.fires` are the chosen count's rescaled ones, the
+        weights the tokens were integrated from (the predictor's own are those of a single pass),
+        and `extra` holds CIF's own count and every tried count's score.
         """
         if not isinstance(count_search, int) or not 0 <= count_search <= MAX_COUNT_SEARCH:
             raise ValueError(f"count_search must be an integer from 0 to {MAX_COUNT_SEARCH}, got {count_search!r}")
@@ -124,6 +126,8 @@ class ParaformerPipeline:
         cif_counts, count_scores = cif.token_num, None
         if count_search:
             cif, count_scores = self.model.search_count(cif, enc, lengths, count_search, signal)
+            trace.put("predictor.alphas", cif.alphas)
+            trace.put("predictor.fires", cif.fires)
             watch.lap("count search")
         counts = [n if s else 0 for s, n in zip(signal, cif.token_num)]
         ids = best = None
