@@ -89,7 +89,7 @@ class Paraformer(nn.Module):
         return self.decoder(cif.embeds, token_lengths, encoder_out, memory_lengths, trace)
 
     def search_count(self, cif: CifOutput, encoder_out: mx.array, lengths: list[int], spread: int,
-                     searched: list[bool]) -> tuple[CifOutput, list[dict[int, float]]]:
+                     searched: list[bool], trace: Trace = NO_TRACE) -> tuple[CifOutput, list[dict[int, float]]]:
         """Count search: let the decoder arbitrate CIF's token count.
 
         CIF's count is the predictor's weakest guess where words are short or run together (on
@@ -101,7 +101,9 @@ class Paraformer(nn.Module):
         a decoder pass over a batch of 2·spread + 1 candidates per clip and is off unless asked for.
 
         Returns the CIF output with the chosen counts (rescaled alphas and their fires; the other
-        clips unchanged) and, per clip, each tried count's mean log-probability.
+        clips unchanged) and, per clip, each tried count's mean log-probability. The captured
+        `predictor.alphas` and `predictor.fires` become the chosen ones, the weights the tokens
+        are integrated from.
         """
         trials = [(b, n) for b, n0 in enumerate(cif.token_num) if n0 > 0 and searched[b]
                   for n in range(max(1, n0 - spread), n0 + spread + 1)]
@@ -121,4 +123,7 @@ class Paraformer(nn.Module):
             scores[b][n] = mean
         alphas = [rescale_alphas(a, max(s, key=s.get)) if s else a for a, s in zip(cif.alphas, scores)]
         tails = [0.0 if s else self.config.predictor_conf.tail_threshold for s in scores]
-        return integrate_batch(encoder_out, alphas, tails), scores
+        chosen = integrate_batch(encoder_out, alphas, tails)
+        trace.put("predictor.alphas", chosen.alphas)
+        trace.put("predictor.fires", chosen.fires)
+        return chosen, scores

@@ -125,9 +125,7 @@ class ParaformerPipeline:
         signal = [has_signal(w) for w in waveforms]
         cif_counts, count_scores = cif.token_num, None
         if count_search:
-            cif, count_scores = self.model.search_count(cif, enc, lengths, count_search, signal)
-            trace.put("predictor.alphas", cif.alphas)
-            trace.put("predictor.fires", cif.fires)
+            cif, count_scores = self.model.search_count(cif, enc, lengths, count_search, signal, trace)
             watch.lap("count search")
         counts = [n if s else 0 for s, n in zip(signal, cif.token_num)]
         ids = best = None
