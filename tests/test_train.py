@@ -72,14 +72,32 @@ def test_ctc_loss_and_gradient_match_torch():
 
 
 @pytest.mark.parametrize("family, trainer", [("paraformer", train_paraformer), ("nano", train_nano)])
-def test_ctc_head_trains_but_is_not_exported(family, trainer, corpus, tmp_path):
+def test_ctc_head_trains_is_exported_beside_the_model_and_continues_with_init(family, trainer, corpus, tmp_path):
     import mlx.core as mx
 
-    trainer(corpus, tmp_path, TrainConfig(steps=2, warmup=1, log_every=1, ctc_weight=0.3), max_frames=400, workers=1)
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    first = trainer(corpus, tmp_path / "a", TrainConfig(steps=2, warmup=1, log_every=1, ctc_weight=0.3),
+                    max_frames=400, workers=1)
+    log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(row["ctc"]) and row["ctc"] > 0 for row in log)
-    assert any(k.startswith("ctc.ctc_lo") for k in mx.load(str(tmp_path / "checkpoint" / "model.safetensors")))
-    assert not any(k.startswith("ctc") for k in mx.load(str(tmp_path / "model" / "model.safetensors")))
+    trained = {k: v for k, v in mx.load(str(tmp_path / "a" / "checkpoint" / "model.safetensors")).items()
+               if k.startswith("ctc.")}
+    assert set(trained) == {"ctc.ctc_lo.weight", "ctc.ctc_lo.bias"}
+    # The model file stays inference-only; the head travels in its own file, in fp16.
+    assert not any(k.startswith("ctc") for k in mx.load(str(first / "model.safetensors")))
+    head = mx.load(str(first / "ctc_head.safetensors"))
+    assert {k: v.dtype for k, v in head.items()} == {"ctc_lo.weight": mx.float16, "ctc_lo.bias": mx.float16}
+    np.testing.assert_allclose(np.array(head["ctc_lo.weight"].astype(mx.float32)),
+                               np.array(trained["ctc.ctc_lo.weight"]), atol=1e-3)
+    # A continuation starts from that head: with a vanishing learning rate it exports it unchanged,
+    # where a fresh head would be a new random draw.
+    second = trainer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1, lr=1e-12, ctc_weight=0.3),
+                     max_frames=400, workers=1, init=first)
+    continued = mx.load(str(second / "ctc_head.safetensors"))
+    for k in head:
+        np.testing.assert_array_equal(np.array(continued[k]), np.array(head[k]))
+    # Without CTC there is no head to export.
+    third = trainer(corpus, tmp_path / "c", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=first)
+    assert not (third / "ctc_head.safetensors").exists()
 
 
 def _with_rows(root, extra: list[str], tmp_path):

@@ -43,9 +43,16 @@ NANO_DEMO = {
 }
 
 
+# The training-only CTC head is exported beside the model, not in it, so inference loading stays
+# strict and upstream-shaped, while a continuation (`--init`) resumes the head instead of
+# relearning it: a fresh head's loss starts near 6 nats per token and its large gradients reach
+# the encoder for hundreds of steps (scripts/gpu/README.md, the eighth run).
+CTC_HEAD_FILE = "ctc_head.safetensors"
+
+
 class Trainee(nn.Module):
     """What the optimiser updates: the inference model plus, when the recipe uses CTC, the
-    training-only CTC head on the encoder. Only `model` is exported."""
+    training-only CTC head on the encoder. Only `model` is exported as the model."""
 
     def __init__(self, model: nn.Module, ctc_vocab: int, encoder_dim: int, ctc_weight: float):
         super().__init__()
@@ -57,6 +64,19 @@ class Trainee(nn.Module):
     @property
     def ctc_head(self) -> CTC | None:
         return self.get("ctc")
+
+    def restore_ctc_head(self, init: Path | None) -> None:
+        """Continue the CTC head of the run `init` was exported from, when that run kept one and
+        this one trains one."""
+        if init is not None and self.ctc_head is not None and (Path(init) / CTC_HEAD_FILE).is_file():
+            load_weights_strict(self.ctc_head, mx.load(str(Path(init) / CTC_HEAD_FILE)), str(init))
+
+    def export_files(self, work: Path) -> dict[str, Path]:
+        """The side files to export with the model: the CTC head, in fp16 as the model, if any."""
+        if self.ctc_head is None:
+            return {}
+        mx.save_safetensors(str(work / CTC_HEAD_FILE), _half(self.ctc_head))
+        return {CTC_HEAD_FILE: work / CTC_HEAD_FILE}
 
 
 def _stream(lengths, max_frames):
@@ -157,6 +177,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab)  # noqa: E731
     _initialise(model, init, adapt)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
+    # A new vocabulary changes the head's rows; that head starts afresh.
+    trainee.restore_ctc_head(init if english_pieces is None else None)
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
@@ -170,7 +192,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     (work / "am.mvn").write_text(CMVN(shift, scale).to_text())
     write_model_dir(out / "model", model_config.to_dict(), _half(model),
                     {"am.mvn": work / "am.mvn", "tokens.json": work / "tokens.json",
-                     "english_bpe.json": work / "english_bpe.json"}, overwrite=True)
+                     "english_bpe.json": work / "english_bpe.json", **trainee.export_files(work)}, overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
     return out / "model"
 
@@ -198,6 +220,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
+    trainee.restore_ctc_head(init)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
@@ -205,7 +228,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
 
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
-    write_model_dir(out / "model", model_config.to_dict(), _half(model), {"tokenizer.json": work / "tokenizer.json"},
-                    overwrite=True)
+    write_model_dir(out / "model", model_config.to_dict(), _half(model),
+                    {"tokenizer.json": work / "tokenizer.json", **trainee.export_files(work)}, overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
     return out / "model"
