@@ -41,6 +41,10 @@ def test_train_resume_export_and_transcribe(family, trainer, corpus, tmp_path):
     trainer(corpus, tmp_path, config, max_frames=400, workers=1)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in log] == [2, 4] and all(np.isfinite(row["loss"]) for row in log)
+    # Each row says where its steps' time went (per step); the parts fit inside the wall time.
+    parts = ("graph_ms", "wait_ms", "batch_ms")
+    assert all(row["graph_ms"] > 0 and row["batch_ms"] > 0 and row["wait_ms"] >= 0 for row in log)
+    assert sum(log[0][k] for k in parts) * 2 <= log[0]["minutes"] * 60_000
     # Resuming continues from the checkpoint instead of starting over.
     trainer(corpus, tmp_path, TrainConfig(steps=6, lr=1e-3, warmup=2, log_every=2, checkpoint_every=2),
             max_frames=400, workers=1)

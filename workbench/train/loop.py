@@ -2,7 +2,8 @@
 
 Checkpoints hold the model weights, the optimizer state and the step; batches are drawn from a
 seeded generator that is replayed on resume, so a resumed run sees the same batches as an
-uninterrupted one. Every `log_every` steps one JSON line goes to `log.jsonl` (the loss curve).
+uninterrupted one. Every `log_every` steps one JSON line goes to `log.jsonl` (the loss curve, and
+where the steps' time went).
 """
 
 from __future__ import annotations
@@ -78,29 +79,41 @@ def train(
     value_and_grad = nn.value_and_grad(model, lambda m, b: loss_fn(m, b)[0])
     log = (out / "log.jsonl").open("a")
     start, window = time.time(), []
+    # Where each step's wall time goes, summed over the log window: building and launching the
+    # graph, waiting for the device to finish the step before, assembling the next batch. A large
+    # wait means the device is the bottleneck; large graph or batch times mean the host is. (On
+    # MLX's CPU backend launching the graph runs it, so there the step's compute counts as graph.)
+    spent = dict.fromkeys(("graph_ms", "wait_ms", "batch_ms"), 0.0)
     model.train()
     batch = make_batch(next(stream))
     while step < config.steps:
+        t0 = time.perf_counter()
         loss, grads = value_and_grad(model, batch)
         grads, norm = optim.clip_grad_norm(grads, config.grad_clip)
         optimizer.update(model, grads)
         # The device works on this step while the host assembles the next batch and builds the next
         # graph; waiting for the previous step keeps the host at most one step ahead.
         mx.async_eval(model.parameters(), optimizer.state, loss)
+        t1 = time.perf_counter()
         if window:
             mx.eval(window[-1])
+        t2 = time.perf_counter()
         step += 1
         window.append(loss)
         current, batch = batch, make_batch(next(stream)) if step < config.steps else None
+        for key, seconds in zip(spent, (t1 - t0, t2 - t1, time.perf_counter() - t2)):
+            spent[key] += seconds * 1000
         if step % config.log_every == 0 or step == config.steps:
             _, metrics = loss_fn(model, current)
             row = {"step": step, "loss": mx.stack(window).mean().item(), "grad_norm": norm.item(),
                    "lr": float(optimizer.learning_rate), "minutes": (time.time() - start) / 60,
-                   **{k: float(v) for k, v in metrics.items()}}
+                   **{k: float(v) for k, v in metrics.items()},
+                   **{k: round(v / len(window), 1) for k, v in spent.items()}}  # per step
             log.write(json.dumps(row) + "\n")
             log.flush()
             print(json.dumps(row), flush=True)
             window = []
+            spent = dict.fromkeys(spent, 0.0)
             if not math.isfinite(row["loss"]):
                 raise FloatingPointError(f"loss became {row['loss']} at step {step}")
         out_of_time = config.max_minutes and (time.time() - start) / 60 > config.max_minutes
