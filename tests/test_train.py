@@ -92,6 +92,8 @@ def test_ctc_head_trains_is_exported_beside_the_model_and_continues_with_init(fa
     assert {k: v.dtype for k, v in head.items()} == {"ctc_lo.weight": mx.float16, "ctc_lo.bias": mx.float16}
     np.testing.assert_allclose(np.array(head["ctc_lo.weight"].astype(mx.float32)),
                                np.array(trained["ctc.ctc_lo.weight"]), atol=1e-3)
+    # The side file does not stand in the loader's way.
+    assert workbench.load(first).transcribe(speech_like(1.5, 99), sample_rate=16000).timings["total"] > 0
     # A continuation starts from that head: with a vanishing learning rate it exports it unchanged,
     # where a fresh head would be a new random draw.
     second = trainer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1, lr=1e-12, ctc_weight=0.3),
