@@ -97,3 +97,21 @@ def test_cif_check_reports_each_group_apart():
     assert summary["exact_count (zh without English)"] == 0.5
     assert summary["exact_count (zh with English)"] == 1.0 and summary["all_tokens_inside (zh with English)"] == 0.0
     assert summary["exact_count (en)"] == 0.0 and summary["mean_abs_count_error (en)"] == 2.0
+    # Three Mandarin clips make fewer than the four rate groups; nothing is made up for them.
+    assert "count_by_rate (zh)" not in summary and "count_by_rate (en)" not in summary
+
+
+def test_count_by_rate_groups_utterances_by_speaking_rate():
+    """Eight utterances of 2 s of speech with 4…11 reference tokens (2 to 5.5 per second): the slow
+    half over-counted by one, the quick half under-counted by one except the quickest."""
+    from workbench.cif_check import count_by_rate
+
+    rows = [{"reference_tokens": n, "emitted_tokens": n + (1 if n < 8 else -1 if n < 11 else 0),
+             "speech_span": [0.5, 2.5]} for n in range(11, 3, -1)]
+    rows.append({"reference_tokens": 5, "emitted_tokens": 0, "speech_span": [0.0, 0.0]})  # no speech: left out
+    groups = count_by_rate(rows, groups=2)
+    assert [g["tokens_per_second"] for g in groups] == [[2.0, 3.5], [4.0, 5.5]]
+    assert [g["utterances"] for g in groups] == [4, 4]
+    assert [g["mean_count_error"] for g in groups] == [1.0, -0.75]
+    assert [(g["exact_count"], g["over"], g["under"]) for g in groups] == [(0.0, 1.0, 0.0), (0.25, 0.0, 0.75)]
+    assert count_by_rate(rows[:1], groups=2) == []

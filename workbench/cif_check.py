@@ -6,6 +6,10 @@
 2. Placement: every token's [start, end] must lie inside the spoken span of the clip, the span
    from the first to the last stretch of speech found by the energy detector (`segment.py`, which
    already pads each stretch by 0.15 s).
+
+Per language the count error is also broken down by speaking rate (reference tokens per second
+of the spoken span, in equal-sized groups): a predictor that leans on duration over-counts slow
+speech and under-counts fast speech, which the overall exact rate does not show.
 """
 
 from __future__ import annotations
@@ -60,7 +64,31 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
         chosen = [r for r in rows if member(r)]
         if chosen:
             summary.update({f"{key} ({group})": value for key, value in _rates(chosen).items()})
+    for language in ("zh", "en"):
+        by_rate = count_by_rate([r for r in rows if r["language"] == language])
+        if by_rate:
+            summary[f"count_by_rate ({language})"] = by_rate
     return {"summary": summary, "utterances": rows}
+
+
+def count_by_rate(rows: list[dict], groups: int = 4) -> list[dict]:
+    """The count error of `rows` in `groups` equal-sized groups of speaking rate, slowest first:
+    each group's range of reference tokens per second of spoken span, its mean signed count error
+    (emitted − reference) and its shares of exact, over- and under-counted utterances. Rows
+    without speech are left out; empty if fewer rows than groups remain."""
+    timed = [r for r in rows if r["speech_span"][1] > r["speech_span"][0]]
+    if len(timed) < groups:
+        return []
+    rate = np.array([r["reference_tokens"] / (r["speech_span"][1] - r["speech_span"][0]) for r in timed])
+    error = np.array([r["emitted_tokens"] - r["reference_tokens"] for r in timed])
+    out = []
+    for part in np.array_split(np.argsort(rate, kind="stable"), groups):
+        e = error[part]
+        out.append({"tokens_per_second": [round(float(rate[part].min()), 2), round(float(rate[part].max()), 2)],
+                    "utterances": len(part), "mean_count_error": float(e.mean()),
+                    "exact_count": float(np.mean(e == 0)), "over": float(np.mean(e > 0)),
+                    "under": float(np.mean(e < 0))})
+    return out
 
 
 def _rates(rows: list[dict]) -> dict:
