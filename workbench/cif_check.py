@@ -64,10 +64,8 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
         chosen = [r for r in rows if member(r)]
         if chosen:
             summary.update({f"{key} ({group})": value for key, value in _rates(chosen).items()})
-    for language in ("zh", "en"):
-        by_rate = count_by_rate([r for r in rows if r["language"] == language])
-        if by_rate:
-            summary[f"count_by_rate ({language})"] = by_rate
+        if group in ("zh", "en") and (by_rate := count_by_rate(chosen)):
+            summary[f"count_by_rate ({group})"] = by_rate
     return {"summary": summary, "utterances": rows}
 
 
