@@ -12,6 +12,7 @@ import soundfile as sf
 from workbench.corpus import sentences as S
 from workbench.corpus.build import build_corpus, load_manifest
 from workbench.corpus.synth import HELD_OUT_VOICES, TRAIN_VOICES, Espeak, EspeakError, Voice, espeak_args, synthesize
+from workbench.corpus.word_timing import WordTimer
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 
@@ -106,6 +107,29 @@ def test_same_seed_same_audio():
 
 
 @needs_espeak
+def test_word_starts_are_where_the_words_start_in_the_audio():
+    espeak = Espeak.locate()
+    timer = WordTimer(espeak)
+    # Commas make espeak pause: each word after one must start where the silence ends.
+    utt = synthesize("one, two, three, four", "en", 3, espeak, voice=Voice("en", "en-us", "m3"), augment=False,
+                     timer=timer)
+    assert len(utt.word_starts) == 4 and utt.word_starts[0] == pytest.approx(0.1, abs=0.01)  # the padding
+
+    def level_db(start: float, end: float) -> float:
+        part = utt.audio[int(start * 16000) : int(end * 16000)]
+        return 20 * np.log10(np.sqrt(np.mean(np.square(part))) + 1e-9)
+
+    for start in utt.word_starts:
+        assert level_db(start - 0.04, start) < -80 and level_db(start, start + 0.06) > -50
+    # Augmented: the timings follow the random lead-in silence; Mandarin gets none.
+    augmented = synthesize("the flight from Madrid takes thirteen hours", "en", 11, espeak, timer=timer)
+    starts = augmented.word_starts
+    assert len(starts) == 7 and all(a < b for a, b in zip(starts, starts[1:])) and starts[-1] < augmented.duration
+    assert abs(starts[0] - augmented.params["lead_s"]) < 0.02
+    assert synthesize("我们明天开会", "zh", 3, espeak, timer=timer).word_starts is None
+
+
+@needs_espeak
 def test_missing_variant_is_an_error():
     # espeak itself silently falls back to the base voice for an unknown variant.
     with pytest.raises(EspeakError, match="variant"):
@@ -128,6 +152,12 @@ def test_build_small_corpus(tmp_path):
         assert np.isfinite(audio).all() and np.abs(audio).max() > 0.01
         assert abs(len(audio) / 16000 - row["duration"]) < 1e-3 and 0.5 < row["duration"] < 20
         assert S.is_valid(row["text"], row["language"])
+        if row["language"] == "en":  # one start (or null) per word, in order, inside the audio
+            known = [t for t in row["word_starts"] if t is not None]
+            assert len(row["word_starts"]) == len(row["text"].split()) and known == sorted(known)
+            assert 0 < known[0] and known[-1] < row["duration"]
+        else:
+            assert "word_starts" not in row
     assert {r["language"] for r in train} == {r["language"] for r in test} == {"zh", "en"}
     assert not {r["text"] for r in train} & {r["text"] for r in test}
     held_names = {v.name for v in HELD_OUT_VOICES.values()}
@@ -137,7 +167,7 @@ def test_build_small_corpus(tmp_path):
     assert any(not r["held_out_voice"] for r in test)
     assert all((r["voice"] in held_names) == r["held_out_voice"] for r in test)
 
-    # The same corpus with one worker: identical manifests and audio bytes.
+    # The same corpus with one worker: identical manifests (word timings too) and audio bytes.
     build_corpus(tmp_path / "b", workers=1, **counts)
     assert load_manifest(tmp_path / "b" / "train.jsonl") == train
     for row in train + test:

@@ -169,6 +169,11 @@ def test_quantity_weight_scales_the_cif_count_loss_from_the_command_line(corpus,
                               for w in (0.0, 3.0))
     assert m["quantity"].item() > 0
     np.testing.assert_allclose(heavy.item() - plain.item(), 3.0 * m["quantity"].item(), rtol=1e-4)
+    # The word-start loss adds in the same way, when the batch has word starts.
+    timed = {**batch, "word_frames": mx.array([[3, 10], [0, 5]]), "words_before": mx.array([[0.0, 2.0], [0.0, -1.0]])}
+    (off, _), (on, m) = (objective.loss_fn(model, timed, sampling_ratio=0.0, align_weight=w) for w in (0.0, 2.0))
+    assert m["word_start"].item() > 0
+    np.testing.assert_allclose(on.item() - off.item(), 2.0 * m["word_start"].item(), rtol=1e-4)
     assert main(["train", "paraformer", "--corpus", str(corpus), "--out", str(tmp_path), "--steps", "1",
                  "--warmup", "1", "--max-frames", "400", "--workers", "1", "--quantity-weight", "2.5"]) in (0, None)
     assert json.loads((tmp_path / "train_config.json").read_text())["quantity_weight"] == 2.5
@@ -208,3 +213,49 @@ def test_english_pieces_is_refused_for_nano_in_one_line(corpus, tmp_path, capsys
     assert capsys.readouterr().err.strip().endswith(
         "--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
     assert not (tmp_path / "b").exists()
+
+
+def test_word_start_targets_and_loss():
+    import mlx.core as mx
+
+    from workbench.train.data import Example
+    from workbench.train.paraformer import word_start_loss, word_start_targets
+
+    pieces = {"hello": [1, 2], "world": [3], "again": [4, 5]}
+    example = Example("e", "hello world again", "en", np.zeros((20, 560), np.float16), word_starts=[0.1, 0.5, None])
+    # LFR frames are centred at 12.5 + 60·i ms: 2 of them lie before 0.1 s, 9 before 0.5 s.
+    assert word_start_targets(example, pieces.__getitem__) == ([2, 9], [0, 2])
+    assert word_start_targets(Example("z", "你好", "zh", example.features), list) == ([], [])
+    alphas = mx.array([[0.1, 0.2] + [0.25] * 8 + [0.0] * 10])  # 0.3 before frame 2, 2.05 before frame 9
+    loss = word_start_loss(alphas, mx.array([[2, 9, 0]]), mx.array([[0.0, 2.0, -1.0]]))
+    np.testing.assert_allclose(loss.item(), (0.3 + 0.05) / 2, rtol=1e-5)
+    # A word at the very start (no frame before it) is compared with a running count of zero.
+    np.testing.assert_allclose(word_start_loss(alphas, mx.array([[0]]), mx.array([[1.0]])).item(), 1.0)
+
+
+def test_align_weight_trains_cif_counts_at_word_starts_from_the_command_line(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    args = ["train", "paraformer", "--steps", "1", "--warmup", "1", "--max-frames", "400", "--workers", "1",
+            "--align-weight", "0.5"]
+    # The fixture corpus has no word timings: refused in one line, before any training.
+    assert main([*args, "--corpus", str(corpus), "--out", str(tmp_path / "a")]) == 2
+    assert capsys.readouterr().err.strip().endswith("--align-weight needs word timings, and its manifest has none "
+                                                    "(rebuild the corpus with this version of workbench.corpus.build)")
+    assert not (tmp_path / "a" / "checkpoint").exists()
+    timed = tmp_path / "timed"
+    timed.mkdir()
+    (timed / "audio").symlink_to(corpus / "audio")
+    rows = [json.loads(line) for line in (corpus / "train.jsonl").read_text().splitlines()]
+    for row in rows:
+        if row["language"] == "en":
+            row["word_starts"] = [0.1, 0.45]
+    (timed / "train.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    assert main([*args, "--corpus", str(timed), "--out", str(tmp_path / "b")]) in (0, None)
+    assert json.loads((tmp_path / "b" / "train_config.json").read_text())["align_weight"] == 0.5
+    log = json.loads((tmp_path / "b" / "log.jsonl").read_text().splitlines()[-1])
+    assert log["word_start"] > 0
+    # Nano has no CIF to align.
+    assert main(["train", "nano", "--corpus", str(timed), "--out", str(tmp_path / "c"), "--steps", "1",
+                 "--align-weight", "1"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--align-weight is for paraformer (it trains CIF's token count)")

@@ -162,7 +162,10 @@ def _cmd_train(args) -> None:
 
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes,
                          ctc_weight=args.ctc_weight, sampling_ratio=args.sampling_ratio,
-                         quantity_weight=args.quantity_weight, checkpoint_every=args.checkpoint_every)
+                         quantity_weight=args.quantity_weight, align_weight=args.align_weight,
+                         checkpoint_every=args.checkpoint_every)
+    if args.align_weight and args.family != "paraformer":
+        raise WorkbenchError("--align-weight is for paraformer (it trains CIF's token count)")
     extra = {}
     if args.english_pieces is not None:
         if args.family != "paraformer":
@@ -341,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampling-ratio", type=float, default=0.75, help="Paraformer's glancing ratio")
     p.add_argument("--quantity-weight", type=float, default=1.0,
                    help="weight of Paraformer's CIF quantity loss (the token count its weights must sum to)")
+    p.add_argument("--align-weight", type=float, default=0.0,
+                   help="paraformer: weight of the loss on CIF's running token count at each word's start, "
+                        "where the corpus has word timings (English); 0 leaves it out")
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "

@@ -5,7 +5,10 @@
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
-held_out_voice, duration (seconds), and synth (prosody and augmentation parameters).
+held_out_voice, duration (seconds), synth (prosody and augmentation parameters) and, for
+English, word_starts: the second each whitespace word starts at, from libespeak-ng's word events
+(`word_timing.py`; null for a word without one, the whole field null when the timings are not
+trusted).
 
 Guarantees:
 * train and test never share a sentence (`split_sentences`), and the test sentences do not
@@ -33,6 +36,7 @@ import soundfile as sf
 from ..errors import WorkbenchError
 from .sentences import split_sentences
 from .synth import SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
+from .word_timing import WordTimer
 
 HELD_OUT_EVERY = 5
 
@@ -70,23 +74,27 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
 
 # Worker state: set once per process by the pool initialiser, so jobs stay small to send.
 _ESPEAK: Espeak | None = None
+_TIMER: WordTimer | None = None
 _OUT: Path | None = None
 
 
 def _init_worker(espeak: Espeak, out: Path) -> None:
-    global _ESPEAK, _OUT
-    _ESPEAK, _OUT = espeak, out
+    global _ESPEAK, _TIMER, _OUT
+    _ESPEAK, _TIMER, _OUT = espeak, WordTimer(espeak), out
 
 
 def _run_job(job: Job) -> dict:
     assert _ESPEAK is not None and _OUT is not None
-    utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice))
+    utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice), timer=_TIMER)
     rel = f"audio/{job.id}.flac"
     sf.write(_OUT / rel, utt.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-    return {
+    row = {
         "id": job.id, "audio": rel, "text": job.text, "language": job.language, "voice": job.voice,
         "held_out_voice": job.held_out, "duration": round(utt.duration, 4), "synth": utt.params,
     }
+    if job.language == "en":
+        row["word_starts"] = utt.word_starts
+    return row
 
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,

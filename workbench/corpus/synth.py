@@ -28,12 +28,16 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from ..errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from .word_timing import WordTimer
 
 SAMPLE_RATE = 16000
 
@@ -230,6 +234,9 @@ class Utterance:
     text: str
     voice: Voice
     params: dict  # prosody and augmentation, for the manifest
+    # Seconds into `audio` where each whitespace word starts (None: no timing for that word);
+    # None when not asked for or not to be trusted (see `synthesize`).
+    word_starts: list[float | None] | None = None
 
     @property
     def duration(self) -> float:
@@ -237,18 +244,35 @@ class Utterance:
 
 
 def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice | None = None,
-               augment: bool = True) -> Utterance:
+               augment: bool = True, timer: WordTimer | None = None) -> Utterance:
     """Speak `text` with seeded prosody and augmentation; the same arguments give the same samples.
 
-    `voice` defaults to a seeded choice among the training voices of `language`.
+    `voice` defaults to a seeded choice among the training voices of `language`. With a `timer`,
+    English utterances also get each word's start in the final audio (Mandarin ones do not: their
+    voice switches inside the text, and their token counts need no such help).
     """
     rng = np.random.default_rng(seed)
     voice = voice or pick_voice(language, seed)
     rate = int(rng.integers(RATES[language][0], RATES[language][1] + 1))
     pitch = int(rng.integers(PITCH[0], PITCH[1] + 1))
-    speech = _trim(speak(text, voice, rate, pitch, espeak))
-    audio, aug = _augment(speech, rng) if augment else (_pad(speech, 0.1, 0.1), {"clean": True})
-    return Utterance(audio=audio, text=text, voice=voice, params={"rate": rate, "pitch": pitch, **aug})
+    spoken = speak(text, voice, rate, pitch, espeak)
+    speech, cut = _trim(spoken)
+    audio, aug = _augment(speech, rng) if augment else (_pad(speech, PLAIN_PAD_S, PLAIN_PAD_S), {"clean": True})
+    starts = None
+    if timer is not None and language == "en":
+        raw, duration = timer.word_starts(text, voice.name, rate, pitch)
+        # The library speaks the program's audio (word_timing.py); if it did not here (a library
+        # and a program of different versions, say), its timings are not the corpus audio's.
+        if abs(duration - len(spoken) / SAMPLE_RATE) <= MAX_TIMING_DRIFT_S:
+            # Padding and trimming shift every word alike; augmentation keeps the length.
+            shift = aug.get("lead_s", PLAIN_PAD_S) - int(cut) / SAMPLE_RATE
+            starts = [None if s is None else round(max(s + shift, 0.0), 3) for s in raw]
+    return Utterance(audio=audio, text=text, voice=voice, params={"rate": rate, "pitch": pitch, **aug},
+                     word_starts=starts)
+
+
+PLAIN_PAD_S = 0.1  # silence on each side of an unaugmented utterance
+MAX_TIMING_DRIFT_S = 0.005  # resampling rounds a duration by well under a millisecond
 
 
 # ----------------------------------------------------------------------------------------------
@@ -261,13 +285,15 @@ def _db(x: float) -> float:
     return 10 ** (x / 20)
 
 
-def _trim(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
-    """Cut espeak's own leading/trailing silence so the added silence is the only silence."""
+def _trim(x: np.ndarray, floor_db: float = -50.0) -> tuple[np.ndarray, int]:
+    """Cut espeak's own leading/trailing silence so the added silence is the only silence;
+    also return how many samples were cut from the front."""
     loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * _db(floor_db))
     if loud.size == 0:
-        return x
+        return x, 0
     margin = int(0.01 * SAMPLE_RATE)
-    return x[max(loud[0] - margin, 0) : loud[-1] + margin + 1]
+    first = max(loud[0] - margin, 0)
+    return x[first : loud[-1] + margin + 1], first
 
 
 def _pad(x: np.ndarray, lead_s: float, trail_s: float) -> np.ndarray:

@@ -19,6 +19,9 @@ class Example:
     language: str
     features: np.ndarray  # [T, 560] float16 (LFR, before CMVN)
     held_out_voice: bool = False
+    # Seconds where each whitespace word starts, from the synthesiser (English rows of corpora
+    # built with word timings); None where the corpus has none.
+    word_starts: list[float | None] | None = None
 
 
 def _features(args) -> np.ndarray:
@@ -32,7 +35,8 @@ def load_examples(rows: list[dict], root: Path, conf: FrontendConf, workers: int
     jobs = [(root / r["audio"], conf) for r in rows]
     with ProcessPoolExecutor(workers) as pool:
         feats = list(pool.map(_features, jobs, chunksize=64))
-    return [Example(r["id"], r["text"], r["language"], f, r.get("held_out_voice", False)) for r, f in zip(rows, feats)]
+    return [Example(r["id"], r["text"], r["language"], f, r.get("held_out_voice", False), r.get("word_starts"))
+            for r, f in zip(rows, feats)]
 
 
 def global_cmvn(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ class TrainConfig:
     ctc_weight: float = 0.0  # auxiliary CTC loss on the encoder (train/ctc.py); 0 = no CTC head
     sampling_ratio: float = 0.75  # Paraformer's glancing ratio (upstream's default)
     quantity_weight: float = 1.0  # Paraformer's CIF quantity loss (upstream's predictor_weight)
+    align_weight: float = 0.0  # Paraformer: CIF's running count at word starts (train/paraformer.py); 0 = off
 
 
 def schedule(config: TrainConfig):

@@ -179,12 +179,18 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     # A new vocabulary changes the head's rows; that head starts afresh.
     trainee.restore_ctc_head(init if english_pieces is None else None)
-    make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale))  # noqa: E731
+    starts = None
+    if config.align_weight > 0:
+        starts = [paraformer_objective.word_start_targets(e, vocab.encode) for e in examples]
+        if not any(frames for frames, _ in starts):
+            raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
+                                 "(rebuild the corpus with this version of workbench.corpus.build)")
+    make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale), starts)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
         return paraformer_objective.loss_fn(t.model, batch, sampling_ratio=config.sampling_ratio,
                                             quantity_weight=config.quantity_weight, ctc=t.ctc_head,
-                                            ctc_weight=t.ctc_weight)
+                                            ctc_weight=t.ctc_weight, align_weight=config.align_weight)
 
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
