@@ -115,3 +115,69 @@ def test_count_by_rate_groups_utterances_by_speaking_rate():
     assert [g["mean_count_error"] for g in groups] == [1.0, -0.75]
     assert [(g["exact_count"], g["over"], g["under"]) for g in groups] == [(0.0, 1.0, 0.0), (0.25, 0.0, 0.75)]
     assert count_by_rate(rows[:1], groups=2) == []
+
+
+def test_word_windows_merge_a_word_without_a_start_into_the_word_before():
+    from workbench.cif_check import SLACK_S, word_windows
+
+    # A leading word without a start is taken from 0; the last word runs to the end of speech.
+    windows = word_windows([None, 0.5, None, 1.0], end=2.0)
+    expected = [(0.0, 0.5), (0.5, 1.0), (0.5, 1.0), (1.0, 2.0)]
+    np.testing.assert_allclose(windows, [(lo - SLACK_S, hi + SLACK_S) for lo, hi in expected])
+
+
+def test_cif_check_places_tokens_in_the_synthesisers_words(tmp_path):
+    """With a reference's word starts and the exact count, each token is checked against its own
+    word's window; rows without word starts, or with a wrong count, are left as they were."""
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.cif_check import cif_check
+    from workbench.evaluate import read_references
+
+    root = Path(__file__).parent.parent / "sample_audio"
+    # A vocabulary splitting a word into 1 + len // 3 tokens: there, were → 2, bottles → 3.
+    vocab = SimpleNamespace(encode=lambda text: [0] * sum(1 + len(w) // 3 for w in text.split()))
+    # en_1.flac's spoken span is [0, 2.595], so the windows (±0.06 s) are: there and were (no start
+    # of its own) [0.24, 1.26), bottles [1.14, 2.655).
+    starts = [0.23, 0.5, 0.9, 1.25, 1.13, 2.6, 2.66]
+    # In: 0.5, 0.9 and 1.25 (inside only because "were" shares the window of "there"), 2.6. Out:
+    # 0.23 before "there", 1.13 just before "bottles" (though inside the window before), 2.66 past the end.
+    timed = {"file": str(root / "en_1.flac"), "language": "en", "text": "there were bottles",
+             "word_starts": [0.3, None, 1.2]}
+    miscounted = {**timed, "file": str(root / "en_2.flac")}
+    untimed = {"file": str(root / "zh_1.flac"), "language": "zh", "text": "李建华"}
+
+    def fake_paraformer(token_starts):
+        emitted = iter(token_starts)
+
+        def transcribe(waveform, sample_rate):
+            return SimpleNamespace(tokens=[SimpleNamespace(start=s, end=s + 0.05) for s in next(emitted)])
+        return SimpleNamespace(kind="paraformer", transcribe=transcribe)
+
+    emitted = [starts, starts[:6], [1.0, 1.1]]
+    report = cif_check(fake_paraformer(emitted), [timed, miscounted, untimed], vocab)
+    rows, summary = report["utterances"], report["summary"]
+    assert (rows[0]["tokens_in_word"], rows[0]["timed_tokens"]) == (4, 7)
+    assert not {"tokens_in_word", "timed_tokens"} & (rows[1].keys() | rows[2].keys())
+    assert summary["tokens_in_word (synthesiser timings)"] == 4 / 7
+    assert summary["utterances (synthesiser timings)"] == 1
+
+    # Without word starts the same run reports exactly what it did before the word check existed.
+    plain = cif_check(fake_paraformer(emitted), [{k: v for k, v in r.items() if k != "word_starts"}
+                                                 for r in (timed, miscounted, untimed)], vocab)
+    new_keys = {"tokens_in_word (synthesiser timings)", "utterances (synthesiser timings)"}
+    assert plain["summary"] == {k: v for k, v in summary.items() if k not in new_keys}
+    assert plain["utterances"] == [{k: v for k, v in r.items() if k not in {"tokens_in_word", "timed_tokens"}}
+                                   for r in rows]
+    # Word starts but no exact count: nothing could be checked, which is not a rate of 0.
+    none_checked = cif_check(fake_paraformer([starts[:6]]), [miscounted], vocab)["summary"]
+    assert none_checked["tokens_in_word (synthesiser timings)"] is None
+    assert none_checked["utterances (synthesiser timings)"] == 0
+
+    # `workbench eval` reads the word starts from a corpus manifest.
+    manifest = tmp_path / "test.jsonl"
+    manifest.write_text(json.dumps({"id": "en-0", "audio": "a.flac", "text": timed["text"], "language": "en",
+                                    "word_starts": timed["word_starts"]}) + "\n")
+    assert read_references(manifest)[0]["word_starts"] == [0.3, None, 1.2]

@@ -6,6 +6,9 @@
 2. Placement: every token's [start, end] must lie inside the spoken span of the clip, the span
    from the first to the last stretch of speech found by the energy detector (`segment.py`, which
    already pads each stretch by 0.15 s).
+3. Word placement, where the reference gives the synthesiser's own word starts (`word_starts` of
+   a corpus manifest's English rows) and the count is exact, so that each token's word is known:
+   a token must start between its word's start and the next word's (`word_windows`).
 
 Per language the count error is also broken down by speaking rate (reference tokens per second
 of the spoken span, in equal-sized groups): a predictor that leans on duration over-counts slow
@@ -48,12 +51,18 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
         spans = speech_segments(waveform)
         lo, hi = (spans[0][0], spans[-1][1]) if spans else (0.0, 0.0)
         inside = [lo - SLACK_S <= t.start and t.end <= hi + SLACK_S for t in result.tokens]
-        rows.append({"file": ref["file"], "language": ref["language"],
-                     "code_switched": is_code_switched(ref["text"]),
-                     "reference_tokens": len(vocab.encode(ref["text"])),
-                     "emitted_tokens": len(result.tokens), "tokens_inside_span": int(sum(inside)),
-                     "speech_span": [round(lo, 3), round(hi, 3)]})
+        row = {"file": ref["file"], "language": ref["language"], "code_switched": is_code_switched(ref["text"]),
+               "reference_tokens": len(vocab.encode(ref["text"])),
+               "emitted_tokens": len(result.tokens), "tokens_inside_span": int(sum(inside)),
+               "speech_span": [round(lo, 3), round(hi, 3)]}
+        # Only with the exact count is the k-th token the k-th reference token, and so of a known word.
+        if ref.get("word_starts") and row["emitted_tokens"] == row["reference_tokens"]:
+            row["tokens_in_word"] = tokens_in_word(result.tokens, ref["text"], ref["word_starts"], vocab, hi)
+            row["timed_tokens"] = len(result.tokens)
+        rows.append(row)
     summary = {"utterances": len(rows), **_rates(rows)}
+    if any(ref.get("word_starts") for ref in refs[:limit]):
+        summary.update(_word_rate(rows))
     # Mandarin sentences with English words in them are also counted apart: a predictor miscounts
     # the English words far more often than the characters, and pooled with the rest they hide
     # how well plain Mandarin does.
@@ -67,6 +76,31 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
         if group in ("zh", "en") and (by_rate := count_by_rate(chosen)):
             summary[f"count_by_rate ({group})"] = by_rate
     return {"summary": summary, "utterances": rows}
+
+
+def word_windows(word_starts: list[float | None], end: float) -> list[tuple[float, float]]:
+    """Each word's window [low, high) for its tokens' start times: from its start to the next known
+    start, or to `end` (the end of the spoken span) for the last, widened by SLACK_S on both sides.
+    A word the synthesiser gave no start for shares the window of the word before it (from 0 when
+    no word before it has a start): where it starts is only known to lie between the two."""
+    lows, last = [], 0.0
+    for start in word_starts:
+        last = last if start is None else start
+        lows.append(last)
+    highs, following = [], end
+    for start in reversed(word_starts):
+        highs.append(following)
+        following = following if start is None else start
+    return [(low - SLACK_S, high + SLACK_S) for low, high in zip(lows, reversed(highs))]
+
+
+def tokens_in_word(tokens, text: str, word_starts: list[float | None], vocab, end: float) -> int:
+    """How many of `tokens` (one per reference token of `text`, in order) start inside their word's
+    window. Words are `text`'s whitespace words, one per entry of `word_starts`; a word's tokens
+    are consecutive, as many as the vocabulary splits it into."""
+    windows = [window for word, window in zip(text.split(), word_windows(word_starts, end), strict=True)
+               for _ in vocab.encode(word)]
+    return sum(low <= t.start < high for t, (low, high) in zip(tokens, windows, strict=True))
 
 
 def count_by_rate(rows: list[dict], groups: int = 4) -> list[dict]:
@@ -102,3 +136,12 @@ def _rates(rows: list[dict]) -> dict:
         / max(sum(r["emitted_tokens"] for r in rows), 1),
         "all_tokens_inside": float(np.mean([r["tokens_inside_span"] == r["emitted_tokens"] for r in rows])),
     }
+
+
+def _word_rate(rows: list[dict]) -> dict:
+    """The share of the word-checked tokens that start inside their word, and over how many
+    utterances (those with word starts and the exact count); null when there were none."""
+    timed = [r for r in rows if "timed_tokens" in r]
+    checked, inside = sum(r["timed_tokens"] for r in timed), sum(r["tokens_in_word"] for r in timed)
+    return {"tokens_in_word (synthesiser timings)": inside / checked if checked else None,
+            "utterances (synthesiser timings)": len(timed)}

@@ -51,13 +51,15 @@ class Utterance:
 
 def read_references(path: Path) -> list[dict]:
     """Rows {file, language, text, held_out_voice} from a TSV (file, language, text) or a corpus
-    JSONL manifest (whose `audio`, `held_out_voice` fields are used). Paths are relative to the file."""
+    JSONL manifest (whose `audio`, `held_out_voice` fields are used, and `word_starts`, kept for
+    `eval --cif`). Paths are relative to the file."""
     path = Path(path)
     if not path.is_file():
         raise WorkbenchError(f"{path}: no such reference file")
     if path.suffix == ".jsonl":
         out = [{"file": r["audio"], "language": r["language"], "text": r["text"],
-                "held_out_voice": bool(r.get("held_out_voice"))} for r in load_manifest(path)]
+                "held_out_voice": bool(r.get("held_out_voice")), "word_starts": r.get("word_starts")}
+               for r in load_manifest(path)]
     else:
         with path.open(encoding="utf-8", newline="") as f:
             rows = [row for row in csv.reader(f, delimiter="\t") if row and not row[0].startswith("#")]
