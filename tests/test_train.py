@@ -55,19 +55,23 @@ def test_train_resume_export_and_transcribe(family, trainer, corpus, tmp_path):
     assert isinstance(result.text, str) and result.timings["total"] > 0
 
 
-def test_ctc_loss_and_gradient_match_torch():
+@pytest.mark.parametrize("frames, sharpness", [(30, 1.0), (300, 12.0)])
+def test_ctc_loss_and_gradient_match_torch(frames, sharpness):
     import mlx.core as mx
     import torch
 
     from workbench.train.ctc import ctc_loss
 
     rng = np.random.default_rng(0)
-    logits = rng.normal(size=(4, 30, 7)).astype(np.float32)
+    # The second case is long and confident: probabilities far below float32's range, and short
+    # labels whose paths must not leak into the padding states over hundreds of frames.
+    logits = (rng.normal(size=(4, frames, 7)) * sharpness).astype(np.float32)
     labels = rng.integers(1, 7, size=(4, 8)).astype(np.int32)
     labels[1, 2] = labels[1, 1]  # a repeated label needs a blank between the two
-    in_lens, label_lens = np.array([30, 25, 12, 30]), np.array([8, 5, 3, 0])  # incl. an empty transcript
+    in_lens = np.array([frames, frames - 5, 12, frames])
+    label_lens = np.array([8, 5, 3, 0])  # incl. an empty transcript
     ours = lambda x: ctc_loss(x, mx.array(in_lens), mx.array(labels), mx.array(label_lens))  # noqa: E731
-    x = torch.tensor(logits, requires_grad=True)
+    x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
     ref = torch.nn.functional.ctc_loss(x.log_softmax(-1).transpose(0, 1), torch.tensor(labels).long(),
                                        torch.tensor(in_lens), torch.tensor(label_lens), reduction="mean")
     ref.backward()

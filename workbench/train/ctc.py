@@ -7,16 +7,19 @@ Paraformer decoder, helped by glancing, learnt English as a language model and l
 untrained on English sounds. The head (`ctc.ctc_lo`, upstream's key) exists only in training.
 
 The loss is the standard forward (alpha) recursion over the label sequence interleaved with
-blanks, in log space, vectorised over batch and label positions and looped over time.
+blanks, in log space, vectorised over batch and label positions and looped over time. Its
+gradient is written out (the backward, beta, recursion and the state posteriors, as warp-ctc
+does) instead of left to autodiff, because on the GPU a training step's time went to launching
+operations one at a time (`graph_ms` in the ninth run's logs, `scripts/gpu/README.md`): autodiff
+through the loop made the loss and its gradient 17,077 operations for a 100 × 240-frame batch
+with 25-token labels, these recursions make 4,914 (nodes of `mx.export_to_dot`), about ten per
+frame each way.
 """
 
 from __future__ import annotations
 
 import mlx.core as mx
 import mlx.nn as nn
-
-# A large finite stand-in for log(0): -inf would turn logsumexp's gradient into NaN.
-NEG = -1e30
 
 
 class CTC(nn.Module):
@@ -37,33 +40,91 @@ def ctc_loss(logits: mx.array, input_lens: mx.array, labels: mx.array, label_len
     logits [B, T, V]; labels [B, L] (padding past label_lens is ignored, any value in range).
     """
     B, T, _ = logits.shape
-    L = labels.shape[1]
-    S = 2 * L + 1
+    S = 2 * labels.shape[1] + 1
     logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
     # Extended sequence: blank, y1, blank, y2, ..., yL, blank.
     ext = mx.full((B, S), blank, dtype=mx.int32)
     ext[:, 1::2] = labels.astype(mx.int32)
+    # Autodiff carries the gradient from here back to the logits: a scatter-add over the states
+    # that share a token, then the log-softmax.
     emit = mx.take_along_axis(logp, mx.broadcast_to(ext[:, None, :], (B, T, S)), axis=-1)  # [B, T, S]
-
     positions = mx.arange(S)[None, :]
     # A skip from s-2 to s is allowed onto a label that differs from the label two places back.
     previous = mx.concatenate([mx.full((B, 2), blank, dtype=mx.int32), ext[:, :-2]], axis=1)
     can_skip = (ext != blank) & (ext != previous) & (positions >= 2)
-    pad1 = mx.full((B, 1), NEG)
-    pad2 = mx.full((B, 2), NEG)
-
-    alpha = mx.where(positions < 2, emit[:, 0], NEG)
-    for t in range(1, T):
-        stay = alpha
-        step = mx.concatenate([pad1, alpha[:, :-1]], axis=1)
-        skip = mx.where(can_skip, mx.concatenate([pad2, alpha[:, :-2]], axis=1), NEG)
-        new = mx.logsumexp(mx.stack([stay, step, skip]), axis=0) + emit[:, t]
-        alpha = mx.where((t < input_lens)[:, None], new, alpha)  # frames past the input keep the final alpha
-
-    last = (2 * label_lens)[:, None].astype(mx.int32)
-    ends = mx.concatenate([mx.take_along_axis(alpha, last, axis=1),
-                           mx.take_along_axis(alpha, mx.maximum(last - 1, 0), axis=1)], axis=1)
-    # An empty label sequence ends only on the single blank.
-    ends = mx.where((label_lens > 0)[:, None], ends, mx.concatenate([ends[:, :1], mx.full((B, 1), NEG)], axis=1))
-    nll = -mx.logsumexp(ends, axis=1)
+    # Paths end on the last label or the blank after it (only that blank for an empty label sequence).
+    last = 2 * label_lens[:, None]
+    ends = (positions == last) | ((positions == last - 1) & (label_lens[:, None] > 0))
+    nll, _ = _ctc_nll(emit, can_skip, ends, input_lens.astype(mx.int32))
     return (nll / mx.maximum(label_lens, 1)).mean()
+
+
+# A large finite stand-in for log(0): -inf would give inf - inf = NaN in the posteriors.
+NEG = -1e30
+
+
+class _Moves:
+    """A frame's transitions between states, in log space, for [B, 1, S] variables: staying,
+    moving one state on, and skipping two where that is allowed (`skip`, 0 or NEG per target
+    state). `forward` gathers each state's predecessors, `backward` its successors. The padding
+    is made once, not per frame: every operation in the frame loop is one more to launch."""
+
+    def __init__(self, skip: mx.array):
+        self.skip = skip
+        self.pad1 = mx.full((*skip.shape[:-1], 1), NEG, dtype=skip.dtype)
+        self.pad2 = mx.full((*skip.shape[:-1], 2), NEG, dtype=skip.dtype)
+
+    def forward(self, x: mx.array) -> mx.array:
+        one = mx.concatenate([self.pad1, x[..., :-1]], axis=-1)
+        two = mx.concatenate([self.pad2, x[..., :-2]], axis=-1) + self.skip
+        return mx.logaddexp(mx.logaddexp(x, one), two)
+
+    def backward(self, x: mx.array) -> mx.array:
+        one = mx.concatenate([x[..., 1:], self.pad1], axis=-1)
+        two = mx.concatenate([(x + self.skip)[..., 2:], self.pad2], axis=-1)
+        return mx.logaddexp(mx.logaddexp(x, one), two)
+
+
+@mx.custom_function
+def _ctc_nll(emit: mx.array, can_skip: mx.array, ends: mx.array, input_lens: mx.array):
+    """-log P per utterance, and the forward log-variables alpha [B, T, S] for the gradient.
+    The recursion runs over all T frames; each utterance's probability is read at its own last
+    frame, so the frames after it need no masking."""
+    T, S = emit.shape[1:]
+    frames = mx.split(emit, T, axis=1)  # T × [B, 1, S]
+    moves = _Moves(mx.where(can_skip[:, None, :], 0.0, NEG))
+    alpha = mx.where(mx.arange(S) < 2, frames[0], NEG)
+    alphas = [alpha]
+    for t in range(1, T):
+        alpha = moves.forward(alpha) + frames[t]
+        alphas.append(alpha)
+    alphas = mx.concatenate(alphas, axis=1)
+    final = mx.take_along_axis(alphas, (input_lens - 1)[:, None, None], axis=1)
+    nll = -mx.logsumexp(mx.where(ends[:, None, :], final, NEG), axis=(1, 2))
+    return nll, alphas
+
+
+@_ctc_nll.vjp
+def _ctc_nll_vjp(primals, cotangents, outputs):
+    """d nll / d emit[b, t, s] = -(posterior of state s at frame t), from alpha and beta, beta
+    being the log-probability of the rest of the labels from s after frame t (so without frame
+    t's emission, which alpha already holds)."""
+    emit, can_skip, ends, input_lens = primals
+    _, alphas = outputs
+    T = emit.shape[1]
+    frames = mx.split(emit, T, axis=1)
+    moves = _Moves(mx.where(can_skip[:, None, :], 0.0, NEG))
+    # Paths leave from an end state at the utterance's last frame; later frames stay at log(0).
+    frame = mx.arange(T)[None, :, None]
+    last = input_lens[:, None, None] - 1
+    leave = mx.split(mx.where((frame == last) & ends[:, None, :], 0.0, NEG), T, axis=1)
+    beta = leave[T - 1]
+    betas = [beta]
+    for t in range(T - 2, -1, -1):
+        # From s at t on to s' at t + 1 (with its emission), then the rest of the labels.
+        beta = mx.logaddexp(moves.backward(beta + frames[t + 1]), leave[t])
+        betas.append(beta)
+    joint = alphas + mx.concatenate(betas[::-1], axis=1)
+    posterior = mx.exp(joint - mx.logsumexp(joint, axis=-1, keepdims=True)) * (frame <= last)
+    d_emit = -posterior * cotangents[0][:, None, None]
+    return d_emit, mx.zeros_like(can_skip), mx.zeros_like(ends), mx.zeros_like(input_lens)
