@@ -12,8 +12,8 @@ gradient is written out (the backward, beta, recursion and the state posteriors,
 does) instead of left to autodiff, because on the GPU a training step's time went to launching
 operations one at a time (`graph_ms` in the ninth run's logs, `scripts/gpu/README.md`): autodiff
 through the loop made the loss and its gradient 17,077 operations for a 100 × 240-frame batch
-with 25-token labels, these recursions make 4,914 (nodes of `mx.export_to_dot`), about ten per
-frame each way.
+with 25-token labels, these recursions make 4,914 (`python scripts/step_graph.py`), about ten
+per frame each way.
 """
 
 from __future__ import annotations
