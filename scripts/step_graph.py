@@ -1,10 +1,11 @@
 """How many operations one paraformer-demo training step launches, with and without the CTC loss.
 
-On the GPU MLX launches a graph's operations one at a time, and the demo's training steps were
-bound by that (`scripts/gpu/README.md`, "The ninth run"), so the operation count of a step is the
-figure to watch when changing the objective. This builds one step's graph (loss and gradients,
-nothing evaluated) for paraformer-demo's sizes and a batch of random features, and counts its
-operations in `mx.export_to_dot`'s output, with the CTC loss alone counted apart.
+MLX runs a graph's operations one at a time, each with its own launch cost on the GPU, so the
+operation count of a training step is one figure to watch when changing the objective (the CTC
+loss was most of the demo's step graph: `scripts/gpu/README.md`, "The ninth run"). This builds
+one step's graph (loss and gradients, nothing evaluated) for paraformer-demo's sizes and a batch
+of random features, and counts its operations in `mx.export_to_dot`'s output, with the CTC loss
+alone counted apart.
 
     python scripts/step_graph.py [--batch 100] [--frames 240] [--tokens 25]
 """

@@ -9,11 +9,10 @@ untrained on English sounds. The head (`ctc.ctc_lo`, upstream's key) exists only
 The loss is the standard forward (alpha) recursion over the label sequence interleaved with
 blanks, in log space, vectorised over batch and label positions and looped over time. Its
 gradient is written out (the backward, beta, recursion and the state posteriors, as warp-ctc
-does) instead of left to autodiff, because on the GPU a training step's time went to launching
-operations one at a time (`graph_ms` in the ninth run's logs, `scripts/gpu/README.md`): autodiff
-through the loop made the loss and its gradient 17,077 operations for a 100 × 240-frame batch
-with 25-token labels, these recursions make 4,914 (`python scripts/step_graph.py`), about ten
-per frame each way.
+does) instead of left to autodiff: autodiff through the loop made the loss and its gradient
+17,077 operations for a 100 × 240-frame batch with 25-token labels, these recursions make 4,914
+(`python scripts/step_graph.py`), about ten per frame each way, and paraformer-demo's training
+steps on an H200 went from 98 to 111 a minute (`scripts/gpu/README.md`, "The ninth run").
 """
 
 from __future__ import annotations

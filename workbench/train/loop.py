@@ -83,7 +83,9 @@ def train(
     # Where each step's wall time goes, summed over the log window: building and launching the
     # graph, waiting for the device to finish the step before, assembling the next batch. A large
     # wait means the device is the bottleneck; large graph or batch times mean the host is. (On
-    # MLX's CPU backend launching the graph runs it, so there the step's compute counts as graph.)
+    # MLX's CPU backend launching the graph runs it, so there the step's compute counts as graph;
+    # on its CUDA backend too, it seems: `wait_ms` stayed 0 with and without the CTC loss,
+    # scripts/gpu/README.md, "The ninth run".)
     spent = dict.fromkeys(("graph_ms", "wait_ms", "batch_ms"), 0.0)
     model.train()
     batch = make_batch(next(stream))
