@@ -130,6 +130,28 @@ def test_word_starts_are_where_the_words_start_in_the_audio():
 
 
 @needs_espeak
+def test_word_timer_reports_a_failure_or_a_stuck_synthesis_as_one_error(monkeypatch):
+    import time
+
+    import workbench.corpus.word_timing as word_timing
+
+    timer = WordTimer(Espeak.locate())
+    with pytest.raises(EspeakError, match="libespeak-ng has no voice 'xx-nowhere'"):
+        timer.word_starts("hello there", "xx-nowhere", 150, 50)
+    # A child that never answers is killed at the deadline, and the timer still works after it.
+    real = WordTimer._speak
+    monkeypatch.setattr(WordTimer, "_speak", lambda *args: time.sleep(60))
+    monkeypatch.setattr(word_timing, "TIMEOUT_S", 0.5)
+    start = time.monotonic()
+    with pytest.raises(EspeakError, match=r"no word timings within 0.5 s on 'hello there'"):
+        timer.word_starts("hello there", "en-us+m3", 150, 50)
+    assert time.monotonic() - start < 5
+    monkeypatch.setattr(WordTimer, "_speak", real)
+    starts, duration = timer.word_starts("hello there", "en-us+m3", 150, 50)
+    assert len(starts) == 2 and 0 <= starts[0] < starts[1] < duration
+
+
+@needs_espeak
 def test_missing_variant_is_an_error():
     # espeak itself silently falls back to the base voice for an unknown variant.
     with pytest.raises(EspeakError, match="variant"):

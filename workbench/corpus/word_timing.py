@@ -20,6 +20,9 @@ import ctypes
 import json
 import os
 import re
+import select
+import signal
+import time
 from pathlib import Path
 
 from .synth import Espeak, EspeakError
@@ -30,6 +33,26 @@ _EVENT_LIST_END, _EVENT_WORD = 0, 1
 _RATE, _VOLUME, _PITCH = 1, 2, 3
 _POS_CHARACTER = 1
 _CHARS_UTF8, _PHONEMES, _ENDPAUSE = 1, 0x100, 0x1000  # the program's own flags
+
+
+# A sentence takes espeak milliseconds; a child that has not answered by then is stuck (a fork of a
+# multi-threaded process can inherit a lock held by another thread) and is killed.
+TIMEOUT_S = 30.0
+
+
+def _read_until_closed(fd: int, deadline: float) -> bytes | None:
+    """Everything written to the pipe `fd` until its writer closes it, or None at the deadline."""
+    chunks = []
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([fd], [], [], left)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        return None
+    finally:
+        os.close(fd)
 
 
 class _Id(ctypes.Union):
@@ -89,17 +112,22 @@ class WordTimer:
         `text`, None for a word that got no event, and the audio's duration."""
         read, write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child speaks, reports through the pipe and exits at once
+        if pid == 0:  # the child speaks, reports through the pipe and exits, whatever happens
             try:
-                reply = {"events": self._speak(text, voice, rate, pitch, amplitude), "samples": self._samples}
-            except EspeakError as exc:
-                reply = {"error": str(exc)}
-            os.write(write, json.dumps(reply).encode())
-            os._exit(0)
+                try:
+                    reply = {"events": self._speak(text, voice, rate, pitch, amplitude), "samples": self._samples}
+                except Exception as exc:  # it must reach the parent, not unwind the child's copy of its stack
+                    reply = {"error": str(exc)}
+                os.write(write, json.dumps(reply).encode())
+            finally:
+                os._exit(0)
         os.close(write)
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
+        data = _read_until_closed(read, time.monotonic() + TIMEOUT_S)
+        if data is None:
+            os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        if data is None:
+            raise EspeakError(f"libespeak-ng gave no word timings within {TIMEOUT_S} s on {text!r}")
         reply = json.loads(data) if data else {"error": f"libespeak-ng crashed on {text!r}"}
         if "error" in reply:
             raise EspeakError(reply["error"])
