@@ -252,15 +252,15 @@ def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice
 
     `voice` defaults to a seeded choice among the training voices of `language`. With a `timer`,
     English utterances also get each word's start in the final audio (Mandarin ones do not: their
-    voice switches inside the text, and their token counts need no such help). The Piper voice
-    (`piper_voice.PIPER_VOICE`) needs `piper`, and gets no word timings.
+    voice switches inside the text, and their token counts need no such help). `PIPER_VOICE`
+    needs `piper` (a `piper_voice.PiperSpeaker`), and gets no word timings.
     """
     rng = np.random.default_rng(seed)
     voice = voice or pick_voice(language, seed)
     rate = int(rng.integers(RATES[language][0], RATES[language][1] + 1))
     pitch = int(rng.integers(PITCH[0], PITCH[1] + 1))
     if voice == PIPER_VOICE:
-        from .piper_voice import PiperError, length_scale
+        from .piper_voice import PiperError, length_scale  # here: piper_voice imports this module
 
         if piper is None:
             raise PiperError(f"{voice.name} is a Piper voice: pass a PiperSpeaker")
