@@ -161,8 +161,12 @@ def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int |
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                      init: Path | None = None, english_pieces: int | None = None) -> Path:
     rows = load_manifest(corpus / "train.jsonl")
-    # The vocabulary first: a corpus it refuses is refused before minutes of feature extraction.
+    # The vocabulary and the word timings first: a corpus they refuse is refused before minutes of
+    # feature extraction.
     vocab = _paraformer_vocab([r["text"] for r in rows], init, english_pieces)
+    if config.align_weight > 0 and not any(r.get("word_starts") for r in rows):
+        raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
+                             "(rebuild the corpus with this version of workbench.corpus.build)")
     examples = load_examples(rows, corpus, FrontendConf(), workers)
     shift, scale = global_cmvn(examples)
     targets = [vocab.encode(e.text) for e in examples]
@@ -182,9 +186,6 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     starts = None
     if config.align_weight > 0:
         starts = [paraformer_objective.word_start_targets(e, vocab.encode) for e in examples]
-        if not any(frames for frames, _ in starts):
-            raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
-                                 "(rebuild the corpus with this version of workbench.corpus.build)")
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale), starts)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
