@@ -232,6 +232,24 @@ def test_piper_speaks_a_test_set_of_its_own(tmp_path):
     assert load_manifest(tmp_path / "c" / "test.jsonl") == test and not (tmp_path / "c" / "piper_test.jsonl").exists()
 
 
+def test_piper_share_gives_piper_a_seeded_share_of_the_english_training_utterances():
+    from workbench.corpus.build import plan
+
+    plain = plan(40, 400, 20, 20, seed=3, piper_test=5)
+    mixed = plan(40, 400, 20, 20, seed=3, piper_test=5, piper_share=0.25)
+    assert mixed == plan(40, 400, 20, 20, seed=3, piper_test=5, piper_share=0.25)
+    piper = [b for b in mixed if b.voice == "piper+en_US-joe-medium" and b.split == "train"]
+    assert {b.language for b in piper} == {"en"} and 0.18 < len(piper) / 400 < 0.32
+    # Every other utterance keeps the voice it has without Piper; only Piper's test set, no longer
+    # a held-out voice, changes otherwise.
+    changed = [(a, b) for a, b in zip(plain, mixed) if a != b]
+    assert all(b in piper or (b.split == "piper" and not b.held_out and a.held_out) for a, b in changed)
+    assert len(changed) == len(piper) + 5
+    assert all(b.voice == "piper+en_US-joe-medium" for b in plan(0, 50, 0, 0, seed=3, piper_share=1.0))
+    with pytest.raises(ValueError, match="share of the English training utterances, 0 to 1, not 1.5"):
+        plan(0, 50, 0, 0, seed=3, piper_share=1.5)
+
+
 def test_piper_missing_is_one_clear_error(monkeypatch):
     import sys
 

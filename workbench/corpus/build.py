@@ -1,7 +1,8 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--skip-train K] [--piper-test N] [--espeak PATH --espeak-data PATH]
+        --seed 0 --workers 16 [--skip-train K] [--piper-test N] [--piper-share F] \\
+        [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -19,8 +20,10 @@ Guarantees:
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
   run was trained on) and builds the next ones, with the ids and audio a full build gives them;
 * `--piper-test N` also speaks the first N English test sentences with Piper's neural voice
-  (`piper_voice.py`, which no training utterance uses) into OUT/piper_test.jsonl, ids
-  en-piper-NNNNNN; test.jsonl stays as it is without it.
+  (`piper_voice.py`) into OUT/piper_test.jsonl, ids en-piper-NNNNNN; test.jsonl stays as it is;
+* `--piper-share F` gives Piper's voice to a seeded share F of the English training utterances
+  (drawn apart from the espeak voice choice, so the others keep theirs); Piper's test set is then
+  no longer a held-out voice, and its rows say so.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -56,8 +60,10 @@ class Job:
 
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
-         piper_test: int = 0) -> list[Job]:
+         piper_test: int = 0, piper_share: float = 0.0) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
+    if not 0.0 <= piper_share <= 1.0:
+        raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
     # A negative skip would reach back into the test sentences, which come first in the stream.
     counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train,
               "--piper-test": piper_test}
@@ -73,12 +79,14 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 held_out = split == "test" and i % HELD_OUT_EVERY == 1
                 useed = utterance_seed(seed, uid)
                 voice = pick_voice(language, useed, held_out=held_out)
+                if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
+                    voice = PIPER_VOICE
                 jobs.append(Job(uid, split, language, text, voice.name, held_out, useed))
     if piper_test:
         _, sentences = split_sentences("en", 0, piper_test, seed)
         for i, text in enumerate(sentences):
             uid = f"en-piper-{i:06d}"
-            jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, True, utterance_seed(seed, uid)))
+            jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, piper_share == 0, utterance_seed(seed, uid)))
     return jobs
 
 
@@ -120,14 +128,14 @@ def _run_job(job: Job) -> dict:
 
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
-                 skip_train: int = 0, piper_test: int = 0, workers: int = 1, espeak: Espeak | None = None,
-                 progress: bool = False) -> dict:
+                 skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0, workers: int = 1,
+                 espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test)
-    if piper_test:  # fail before any synthesis, not in the first Piper job
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share)
+    if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -186,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
     parser.add_argument("--piper-test", type=int, default=0, metavar="N",
                         help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
+    parser.add_argument("--piper-share", type=float, default=0.0, metavar="F",
+                        help="share of the English training utterances spoken by Piper's voice (0 to 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--espeak", help="espeak-ng binary (default $ESPEAK_NG_BIN or espeak-ng on PATH)")
     parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
@@ -194,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         espeak = Espeak.locate(args.espeak, args.espeak_data)
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
+                               piper_share=args.piper_share,
                                workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:

