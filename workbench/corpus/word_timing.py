@@ -75,8 +75,8 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
-    """(first, end) character offsets of the whitespace-separated words of `text`: the English
-    words the demo vocabulary spells (`text.split_words`)."""
+    """(first, end) character offsets of the whitespace-separated words of `text`: for English
+    text, the words the demo vocabulary spells (`workbench.text.split_words`)."""
     return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
 
 
@@ -125,9 +125,9 @@ class WordTimer:
         data = _read_until_closed(read, time.monotonic() + TIMEOUT_S)
         if data is None:
             os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        if data is None:
+            os.waitpid(pid, 0)
             raise EspeakError(f"libespeak-ng gave no word timings within {TIMEOUT_S} s on {text!r}")
+        os.waitpid(pid, 0)
         reply = json.loads(data) if data else {"error": f"libespeak-ng crashed on {text!r}"}
         if "error" in reply:
             raise EspeakError(reply["error"])

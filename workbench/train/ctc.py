@@ -10,7 +10,7 @@ The loss is the standard forward (alpha) recursion over the label sequence inter
 blanks, in log space, vectorised over batch and label positions and looped over time. Its
 gradient is written out (the backward, beta, recursion and the state posteriors, as warp-ctc
 does) instead of left to autodiff: autodiff through the loop made the loss and its gradient
-17,077 operations for a 100 × 240-frame batch with 25-token labels, these recursions make 4,914
+17,077 operations for a 100 × 240-frame batch with 25-token labels, these recursions make 4,910
 (`python scripts/step_graph.py`), about ten per frame each way, and paraformer-demo's training
 steps on an H200 went from 98 to 111 a minute (`scripts/gpu/README.md`, "The ninth run").
 """
@@ -54,7 +54,8 @@ def ctc_loss(logits: mx.array, input_lens: mx.array, labels: mx.array, label_len
     # Paths end on the last label or the blank after it (only that blank for an empty label sequence).
     last = 2 * label_lens[:, None]
     ends = (positions == last) | ((positions == last - 1) & (label_lens[:, None] > 0))
-    nll, _ = _ctc_nll(emit, can_skip, ends, input_lens.astype(mx.int32))
+    skip = mx.where(can_skip, 0.0, NEG)[:, None, :]  # log-weight of a skip onto each state
+    nll, _ = _ctc_nll(emit, skip, ends, input_lens.astype(mx.int32))
     return (nll / mx.maximum(label_lens, 1)).mean()
 
 
@@ -85,13 +86,13 @@ class _Moves:
 
 
 @mx.custom_function
-def _ctc_nll(emit: mx.array, can_skip: mx.array, ends: mx.array, input_lens: mx.array):
+def _ctc_nll(emit: mx.array, skip: mx.array, ends: mx.array, input_lens: mx.array):
     """-log P per utterance, and the forward log-variables alpha [B, T, S] for the gradient.
     The recursion runs over all T frames; each utterance's probability is read at its own last
     frame, so the frames after it need no masking."""
     T, S = emit.shape[1:]
     frames = mx.split(emit, T, axis=1)  # T × [B, 1, S]
-    moves = _Moves(mx.where(can_skip[:, None, :], 0.0, NEG))
+    moves = _Moves(skip)
     alpha = mx.where(mx.arange(S) < 2, frames[0], NEG)
     alphas = [alpha]
     for t in range(1, T):
@@ -108,11 +109,11 @@ def _ctc_nll_vjp(primals, cotangents, outputs):
     """d nll / d emit[b, t, s] = -(posterior of state s at frame t), from alpha and beta, beta
     being the log-probability of the rest of the labels from s after frame t (so without frame
     t's emission, which alpha already holds)."""
-    emit, can_skip, ends, input_lens = primals
+    emit, skip, ends, input_lens = primals
     _, alphas = outputs
     T = emit.shape[1]
     frames = mx.split(emit, T, axis=1)
-    moves = _Moves(mx.where(can_skip[:, None, :], 0.0, NEG))
+    moves = _Moves(skip)
     # Paths leave from an end state at the utterance's last frame; later frames stay at log(0).
     frame = mx.arange(T)[None, :, None]
     last = input_lens[:, None, None] - 1
@@ -126,4 +127,4 @@ def _ctc_nll_vjp(primals, cotangents, outputs):
     joint = alphas + mx.concatenate(betas[::-1], axis=1)
     posterior = mx.exp(joint - mx.logsumexp(joint, axis=-1, keepdims=True)) * (frame <= last)
     d_emit = -posterior * cotangents[0][:, None, None]
-    return d_emit, mx.zeros_like(can_skip), mx.zeros_like(ends), mx.zeros_like(input_lens)
+    return d_emit, mx.zeros_like(skip), mx.zeros_like(ends), mx.zeros_like(input_lens)
