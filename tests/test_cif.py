@@ -6,6 +6,7 @@ import pytest
 import torch
 from funasr.models.paraformer.cif_predictor import cif_v1
 
+from workbench.frontend import FrontendConf
 from workbench.models.cif import fire_positions, integrate_and_fire, integrate_and_fire_loop
 
 
@@ -152,9 +153,11 @@ def test_cif_check_places_tokens_in_the_synthesisers_words(tmp_path):
     def fake_paraformer(token_starts):
         emitted = iter(token_starts)
 
-        def transcribe(waveform, sample_rate):
-            return SimpleNamespace(tokens=[SimpleNamespace(start=s, end=s + 0.05) for s in next(emitted)])
-        return SimpleNamespace(kind="paraformer", transcribe=transcribe)
+        def transcribe(waveform, sample_rate, capture=()):
+            return SimpleNamespace(tokens=[SimpleNamespace(start=s, end=s + 0.05) for s in next(emitted)],
+                                   captures={"predictor.alphas": np.full(50, 0.25)} if capture else {})
+        return SimpleNamespace(kind="paraformer", transcribe=transcribe,
+                               config=SimpleNamespace(frontend_conf=FrontendConf()))
 
     emitted = [starts, starts[:6], [1.0, 1.1]]
     report = cif_check(fake_paraformer(emitted), [timed, miscounted, untimed], vocab)
@@ -167,10 +170,15 @@ def test_cif_check_places_tokens_in_the_synthesisers_words(tmp_path):
     # Without word starts the same run reports exactly what it did before the word check existed.
     plain = cif_check(fake_paraformer(emitted), [{k: v for k, v in r.items() if k != "word_starts"}
                                                  for r in (timed, miscounted, untimed)], vocab)
-    new_keys = {"tokens_in_word (synthesiser timings)", "utterances (synthesiser timings)"}
+    # No word of the timed text has both its start and the next word's ("were" has none), so
+    # nothing is weighed here; test_word_weights_measure_each_timed_word_against_its_tokens does.
+    assert rows[0]["word_weights"] == rows[1]["word_weights"] == []
+    assert summary["weight_by_word_duration (synthesiser timings)"] == []
+    new_keys = {"tokens_in_word (synthesiser timings)", "utterances (synthesiser timings)",
+                "weight_by_word_duration (synthesiser timings)"}
     assert plain["summary"] == {k: v for k, v in summary.items() if k not in new_keys}
-    assert plain["utterances"] == [{k: v for k, v in r.items() if k not in {"tokens_in_word", "timed_tokens"}}
-                                   for r in rows]
+    assert plain["utterances"] == [{k: v for k, v in r.items()
+                                    if k not in {"tokens_in_word", "timed_tokens", "word_weights"}} for r in rows]
     # Word starts but no exact count: nothing could be checked, which is not a rate of 0.
     none_checked = cif_check(fake_paraformer([starts[:6]]), [miscounted], vocab)["summary"]
     assert none_checked["tokens_in_word (synthesiser timings)"] is None
@@ -181,3 +189,28 @@ def test_cif_check_places_tokens_in_the_synthesisers_words(tmp_path):
     manifest.write_text(json.dumps({"id": "en-0", "audio": "a.flac", "text": timed["text"], "language": "en",
                                     "word_starts": timed["word_starts"]}) + "\n")
     assert read_references(manifest)[0]["word_starts"] == [0.3, None, 1.2]
+
+
+def test_word_weights_measure_each_timed_word_against_its_tokens():
+    """The predictor's weight over the frames from a word's start to the next word's, beside the
+    word's duration and token count; words without both starts, and the last word, are skipped."""
+    from types import SimpleNamespace
+
+    from workbench.cif_check import weight_by_duration, word_weights
+
+    conf = FrontendConf()
+    # LFR frame i is centred at 0.06·i + 0.0125 s: frame 5 (0.3125 s) is the first not before 0.3 s.
+    assert [conf.frames_before(t) for t in (0.0, 0.3, 0.31, 1.2, 1.5)] == [0, 5, 5, 20, 25]
+    vocab = SimpleNamespace(encode=lambda text: [0] * sum(1 + len(w) // 3 for w in text.split()))
+    alphas = np.full(30, 0.1)
+    alphas[20:25] = 0.4
+    # "a" 0.0 → 0.3 s: frames 0–4; "bb" and "cc" lack a start or a following start; "ddd" 1.2 → 1.5
+    # s: frames 20–24, two tokens; "ee" is last.
+    weights = word_weights(alphas, "a bb cc ddd ee", [0.0, 0.3, None, 1.2, 1.5], vocab, conf)
+    np.testing.assert_allclose(weights, [[0.3, 0.5, 1], [0.3, 2.0, 2]])
+
+    rows = [{"word_weights": [[0.5, 1.5, 1], [0.1, 0.2, 1]]}, {"word_weights": [[0.2, 0.4, 1], [0.6, 3.6, 2]]}, {}]
+    groups = weight_by_duration(rows, groups=2)
+    assert [(g["seconds"], g["words"]) for g in groups] == [([0.1, 0.2], 2), ([0.5, 0.6], 2)]
+    np.testing.assert_allclose([g["weight_per_token"] for g in groups], [0.3, 5.1 / 3])
+    assert weight_by_duration(rows[:1], groups=3) == []

@@ -9,6 +9,10 @@
 3. Word placement, where the reference gives the synthesiser's own word starts (`word_starts` of
    a corpus manifest's English rows) and the count is exact, so that each token's word is known:
    a token must start between its word's start and the next word's (`word_windows`).
+4. Weight per word, with the same word starts and whatever the count: the predictor's weight over
+   each word's frames, per token of the word, in groups of word duration (`word_weights`). A
+   predictor that counts words gives every group about 1; one that measures time gives short
+   words too little and long words too much, and its counts then follow the speaking rate.
 
 Per language the count error is also broken down by speaking rate (reference tokens per second
 of the spoken span, in equal-sized groups): a predictor that leans on duration over-counts slow
@@ -47,7 +51,9 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
     rows = []
     for ref in refs[:limit]:
         waveform = load_audio(ref["file"])
-        result = pipeline.transcribe(waveform, sample_rate=16000, **options)
+        timed = bool(ref.get("word_starts"))
+        result = pipeline.transcribe(waveform, sample_rate=16000, **options,
+                                     **({"capture": ["predictor.alphas"]} if timed else {}))
         spans = speech_segments(waveform)
         lo, hi = (spans[0][0], spans[-1][1]) if spans else (0.0, 0.0)
         inside = [lo - SLACK_S <= t.start and t.end <= hi + SLACK_S for t in result.tokens]
@@ -56,13 +62,17 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
                "emitted_tokens": len(result.tokens), "tokens_inside_span": int(sum(inside)),
                "speech_span": [round(lo, 3), round(hi, 3)]}
         # Only with the exact count is the k-th token the k-th reference token, and so of a known word.
-        if ref.get("word_starts") and row["emitted_tokens"] == row["reference_tokens"]:
+        if timed and row["emitted_tokens"] == row["reference_tokens"]:
             row["tokens_in_word"] = tokens_in_word(result.tokens, ref["text"], ref["word_starts"], vocab, hi)
             row["timed_tokens"] = len(result.tokens)
+        if timed:
+            row["word_weights"] = word_weights(result.captures["predictor.alphas"], ref["text"], ref["word_starts"],
+                                               vocab, pipeline.config.frontend_conf)
         rows.append(row)
     summary = {"utterances": len(rows), **_rates(rows)}
     if any(ref.get("word_starts") for ref in refs[:limit]):
         summary.update(_word_rate(rows))
+        summary["weight_by_word_duration (synthesiser timings)"] = weight_by_duration(rows)
     # Mandarin sentences with English words in them are also counted apart: a predictor miscounts
     # the English words far more often than the characters, and pooled with the rest they hide
     # how well plain Mandarin does.
@@ -101,6 +111,35 @@ def tokens_in_word(tokens, text: str, word_starts: list[float | None], vocab, en
     windows = [window for word, window in zip(text.split(), word_windows(word_starts, end), strict=True)
                for _ in vocab.encode(word)]
     return sum(low <= t.start < high for t, (low, high) in zip(tokens, windows, strict=True))
+
+
+def word_weights(alphas: np.ndarray, text: str, word_starts: list[float | None], vocab, conf) -> list[list]:
+    """[duration, weight, tokens] of each word of `text` whose start and the next word's start the
+    synthesiser gave: seconds between the two starts, the sum of `alphas` (one per LFR frame of the
+    frontend `conf`) over the frames between them, and how many tokens the vocabulary splits the
+    word into. The last word, whose end is not a word start, is left out."""
+    words = text.split()
+    out = []
+    for word, start, following in zip(words, word_starts, word_starts[1:]):
+        if start is not None and following is not None:
+            weight = float(np.sum(alphas[conf.frames_before(start):conf.frames_before(following)]))
+            out.append([round(following - start, 3), round(weight, 4), len(vocab.encode(word))])
+    return out
+
+
+def weight_by_duration(rows: list[dict], groups: int = 5) -> list[dict]:
+    """The `word_weights` of all `rows` in `groups` equal-sized groups of word duration, shortest
+    first: each group's range of seconds, its number of words and its weight per token (the
+    group's summed weight over its summed tokens). Empty if fewer words than groups."""
+    words = np.array([w for r in rows for w in r.get("word_weights", [])], dtype=np.float64).reshape(-1, 3)
+    if len(words) < groups:
+        return []
+    out = []
+    for part in np.array_split(np.argsort(words[:, 0], kind="stable"), groups):
+        duration, weight, tokens = words[part].T
+        out.append({"seconds": [round(float(duration.min()), 3), round(float(duration.max()), 3)],
+                    "words": len(part), "weight_per_token": float(weight.sum() / tokens.sum())})
+    return out
 
 
 def count_by_rate(rows: list[dict], groups: int = 4) -> list[dict]:

@@ -54,6 +54,14 @@ class FrontendConf:
     def output_dim(self) -> int:
         return self.n_mels * self.lfr_m
 
+    def frames_before(self, seconds: float) -> int:
+        """How many LFR frames lie before the moment `seconds` (never fewer than 0).
+
+        LFR frame i is centred on fbank frame lfr_n·i, whose window is centred frame_length/2
+        after its start, so it lies before the moment when its centre time does."""
+        hop, centre = self.lfr_n * self.frame_shift / 1000, self.frame_length / 2000
+        return max(int(np.ceil((seconds - centre) / hop)), 0)
+
 
 def _window(kind: str, size: int) -> np.ndarray:
     n = np.arange(size, dtype=np.float64)

@@ -40,17 +40,13 @@ def cif_weights(alphas: mx.array, n_tokens: int) -> mx.array:
 
 def word_start_targets(example: Example, encode, conf: FrontendConf = FrontendConf()) -> tuple[list[int], list[int]]:
     """For each word of `example` with a known start: the number of LFR frames before that start
-    and the number of tokens before that word. Empty without word timings.
-
-    LFR frame i is centred on fbank frame lfr_n·i, whose window is centred frame_length/2 after
-    its start, so it lies before a word starting at s when its centre time is below s."""
+    and the number of tokens before that word. Empty without word timings."""
     if not example.word_starts:
         return [], []
-    hop, centre = conf.lfr_n * conf.frame_shift / 1000, conf.frame_length / 2000
     frames, before, tokens = [], [], 0
     for word, start in zip(example.text.split(), example.word_starts):
         if start is not None:
-            frames.append(min(max(int(np.ceil((start - centre) / hop)), 0), len(example.features)))
+            frames.append(min(conf.frames_before(start), len(example.features)))
             before.append(tokens)
         tokens += len(encode(word))
     return frames, before
