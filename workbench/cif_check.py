@@ -61,13 +61,13 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
                "reference_tokens": len(vocab.encode(ref["text"])),
                "emitted_tokens": len(result.tokens), "tokens_inside_span": int(sum(inside)),
                "speech_span": [round(lo, 3), round(hi, 3)]}
-        # Only with the exact count is the k-th token the k-th reference token, and so of a known word.
-        if timed and row["emitted_tokens"] == row["reference_tokens"]:
-            row["tokens_in_word"] = tokens_in_word(result.tokens, ref["text"], ref["word_starts"], vocab, hi)
-            row["timed_tokens"] = len(result.tokens)
         if timed:
             row["word_weights"] = word_weights(result.captures["predictor.alphas"], ref["text"], ref["word_starts"],
                                                vocab, pipeline.config.frontend_conf)
+            # Only with the exact count is the k-th token the k-th reference token, and so of a known word.
+            if row["emitted_tokens"] == row["reference_tokens"]:
+                row["tokens_in_word"] = tokens_in_word(result.tokens, ref["text"], ref["word_starts"], vocab, hi)
+                row["timed_tokens"] = len(result.tokens)
         rows.append(row)
     summary = {"utterances": len(rows), **_rates(rows)}
     if any(ref.get("word_starts") for ref in refs[:limit]):

