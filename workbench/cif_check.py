@@ -2,7 +2,8 @@
 
 1. Count: CIF emits one token per fire, so the number of emitted tokens should equal the number
    of tokens in the reference as the model's own vocabulary splits it (characters for Chinese,
-   `@@` BPE pieces for English; `english_bpe.json` beside `tokens.json` gives the split).
+   `@@` pieces for English; `english_bpe.json` or `english_syllables.json` beside `tokens.json`
+   gives the split).
 2. Placement: every token's [start, end] must lie inside the spoken span of the clip, the span
    from the first to the last stretch of speech found by the energy detector (`segment.py`, which
    already pads each stretch by 0.15 s).
@@ -39,9 +40,9 @@ def reference_tokenizer(model: str | Path):
     from .train.vocab import ParaformerVocab
 
     directory = resolve_model_path(model)
-    if not (directory / "english_bpe.json").is_file():
-        raise WorkbenchError(f"{directory}: no english_bpe.json, so English references cannot be split into the "
-                             "model's tokens")
+    if ParaformerVocab.english_file(directory) is None:
+        raise WorkbenchError(f"{directory}: no english_bpe.json or english_syllables.json, so English references "
+                             "cannot be split into the model's tokens")
     return ParaformerVocab.load(directory)
 
 

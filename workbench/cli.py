@@ -171,6 +171,10 @@ def _cmd_train(args) -> None:
         if args.family != "paraformer":
             raise WorkbenchError("--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
         extra["english_pieces"] = args.english_pieces
+    if args.english_units is not None:
+        if args.family != "paraformer":
+            raise WorkbenchError("--english-units is for paraformer (nano's byte-level tokenizer spells any text)")
+        extra["english_units"] = args.english_units
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
                    init=Path(args.init) if args.init else None, **extra)
@@ -352,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "
                         "over to it token by token")
+    p.add_argument("--english-units", choices=["bpe", "syllables"],
+                   help="paraformer: a new vocabulary whose English tokens are BPE pieces (the default for a new "
+                        "run) or each word's spoken syllables, counted by espeak-ng, which CIF counts far better "
+                        "than words; with --init, the earlier weights are carried over as with --english-pieces")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("info", help="describe a model")

@@ -3,7 +3,8 @@
 # Settings come from variables prefixed by the run's name in capitals (NAME=nano_b → NANO_B_LR ...):
 # X_MINUTES X_STEPS X_FRAMES X_LR X_WARMUP X_INIT X_CTC X_SR (Paraformer's sampling ratio)
 # X_QW (Paraformer's quantity-loss weight) X_EP (Paraformer: English pieces of a new vocabulary)
-# X_ALIGN (Paraformer's word-start loss weight; needs a corpus built with word timings).
+# X_ALIGN (Paraformer's word-start loss weight; needs a corpus built with word timings)
+# X_EU (Paraformer: English units of a new vocabulary, bpe or syllables).
 set -euo pipefail
 source scripts/gpu/env.sh
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -16,11 +17,12 @@ sr=$(get SR "")
 qw=$(get QW "")
 ep=$(get EP "")
 align=$(get ALIGN "")
+eu=$(get EU "")
 # A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
 [ "${RESUME:-0}" = 1 ] || rm -rf "${RUNS:?}/$name"
 python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" --steps "$(get STEPS 2000)" \
     --max-minutes "$(get MINUTES 5)" --workers "${WORKERS:-14}" --max-frames "$(get FRAMES 36000)" \
     --warmup "$(get WARMUP 300)" --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 \
     ${init:+--init "$init"} ${sr:+--sampling-ratio "$sr"} ${qw:+--quantity-weight "$qw"} ${ep:+--english-pieces "$ep"} \
-    ${align:+--align-weight "$align"}
+    ${align:+--align-weight "$align"} ${eu:+--english-units "$eu"}
 touch "$RUNS/$name.done"

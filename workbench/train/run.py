@@ -65,11 +65,12 @@ class Trainee(nn.Module):
     def ctc_head(self) -> CTC | None:
         return self.get("ctc")
 
-    def restore_ctc_head(self, init: Path | None) -> None:
+    def restore_ctc_head(self, init: Path | None, adapt=None) -> None:
         """Continue the CTC head of the run `init` was exported from, when that run kept one and
-        this one trains one."""
+        this one trains one (its weights passed through `adapt` first, if given)."""
         if init is not None and self.ctc_head is not None and (Path(init) / CTC_HEAD_FILE).is_file():
-            load_weights_strict(self.ctc_head, mx.load(str(Path(init) / CTC_HEAD_FILE)), str(init))
+            weights = mx.load(str(Path(init) / CTC_HEAD_FILE))
+            load_weights_strict(self.ctc_head, adapt(weights) if adapt else weights, str(init))
 
     def export_files(self, work: Path) -> dict[str, Path]:
         """The side files to export with the model: the CTC head, in fp16 as the model, if any."""
@@ -107,12 +108,13 @@ def _initialise(model, init: Path | None, adapt=None) -> None:
         load_weights_strict(model, adapt(weights) if adapt else weights, str(init))
 
 
-# The Paraformer weights whose first axis runs over the vocabulary.
+# The Paraformer weights, and the CTC head's, whose first axis runs over the vocabulary.
 VOCAB_ROWS = ("decoder.embed.0.weight", "decoder.output_layer.weight", "decoder.output_layer.bias")
+CTC_ROWS = ("ctc_lo.weight", "ctc_lo.bias")
 
 
 def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], old: ParaformerVocab,
-                    new: ParaformerVocab) -> dict[str, mx.array]:
+                    new: ParaformerVocab, names: tuple[str, ...]) -> dict[str, mx.array]:
     """An earlier run's Paraformer weights for a model with another vocabulary.
 
     Everything but the vocabulary rows is kept. A token of both vocabularies keeps its rows; a
@@ -128,7 +130,7 @@ def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], ol
         elif not token.endswith("@@") and unk not in (pieces := old.encode(token)):
             sources[i] = pieces
     out = dict(weights)
-    for name in VOCAB_ROWS:
+    for name in names:
         rows, table = np.array(fresh[name].astype(mx.float32)), np.array(weights[name].astype(mx.float32))
         for i, source in sources.items():
             rows[i] = table[source].mean(0)
@@ -136,34 +138,38 @@ def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], ol
     return out
 
 
-def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int | None) -> ParaformerVocab:
+def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int | None,
+                      english_units: str | None) -> ParaformerVocab:
     """A new vocabulary from the training text, or, when continuing a run, the earlier run's: its
     output rows already mean those tokens, and a corpus of other sentences (a larger one, say) would
     otherwise build another vocabulary. Text that vocabulary cannot spell is refused: it would be
-    learnt as <unk>. Continuing with `english_pieces` builds a new vocabulary on purpose (see
-    `revocab_weights`)."""
+    learnt as <unk>. Continuing with `english_pieces` or `english_units` builds a new vocabulary on
+    purpose (see `revocab_weights`)."""
     if english_pieces is not None and english_pieces < 1:
         raise WorkbenchError(f"--english-pieces must be positive, not {english_pieces}")
+    if english_pieces is not None and english_units == "syllables":
+        raise WorkbenchError("--english-pieces sets the size of a BPE vocabulary; syllables come from the words")
     if init is not None:
         _check_init(init, "paraformer", "tokens.json")
-    if init is None or english_pieces is not None:
-        return ParaformerVocab.build(texts) if english_pieces is None else ParaformerVocab.build(texts, english_pieces)
+    if init is None or english_pieces is not None or english_units is not None:
+        return ParaformerVocab.build(texts, english_pieces or 600, english_units or "bpe")
     vocab = ParaformerVocab.load(Path(init))
     unknown = vocab.unknown_words(texts)
     if unknown:
         shown = " ".join(sorted(unknown)[:20])
         raise WorkbenchError(f"{init}: its vocabulary cannot spell {len(unknown)} word(s) of this corpus ({shown}); "
                              "continue only on text the earlier run's vocabulary covers, or give --english-pieces "
-                             "for a new vocabulary")
+                             "or --english-units for a new vocabulary")
     return vocab
 
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
-                     init: Path | None = None, english_pieces: int | None = None) -> Path:
+                     init: Path | None = None, english_pieces: int | None = None,
+                     english_units: str | None = None) -> Path:
     rows = load_manifest(corpus / "train.jsonl")
     # The vocabulary and the word timings first: a corpus they refuse is refused before minutes of
     # feature extraction.
-    vocab = _paraformer_vocab([r["text"] for r in rows], init, english_pieces)
+    vocab = _paraformer_vocab([r["text"] for r in rows], init, english_pieces, english_units)
     if config.align_weight > 0 and not any(r.get("word_starts") for r in rows):
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
@@ -174,15 +180,20 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     model = Paraformer(model_config)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
-    vocab.save(work)
+    vocab_files = vocab.save(work)
+    new_vocab = init is not None and (english_pieces is not None or english_units is not None)
     adapt = None
-    if init is not None and english_pieces is not None:
+    if new_vocab:
         earlier, fresh = ParaformerVocab.load(Path(init)), dict(tree_flatten(model.parameters()))
-        adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab)  # noqa: E731
+        adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab, VOCAB_ROWS)  # noqa: E731
     _initialise(model, init, adapt)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
-    # A new vocabulary changes the head's rows; that head starts afresh.
-    trainee.restore_ctc_head(init if english_pieces is None else None)
+    if new_vocab and trainee.ctc_head is not None:
+        # The head's rows are moved to the new vocabulary like the decoder's.
+        head = dict(tree_flatten(trainee.ctc_head.parameters()))
+        trainee.restore_ctc_head(init, lambda weights: revocab_weights(weights, head, earlier, vocab, CTC_ROWS))
+    else:
+        trainee.restore_ctc_head(init)
     starts = None
     if config.align_weight > 0:
         starts = [paraformer_objective.word_start_targets(e, vocab.encode) for e in examples]
@@ -198,8 +209,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
 
     (work / "am.mvn").write_text(CMVN(shift, scale).to_text())
     write_model_dir(out / "model", model_config.to_dict(), _half(model),
-                    {"am.mvn": work / "am.mvn", "tokens.json": work / "tokens.json",
-                     "english_bpe.json": work / "english_bpe.json", **trainee.export_files(work)}, overwrite=True)
+                    {"am.mvn": work / "am.mvn", **{name: work / name for name in vocab_files},
+                     **trainee.export_files(work)}, overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
     return out / "model"
 
