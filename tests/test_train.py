@@ -1,6 +1,7 @@
 """Training runs end to end on CPU: a few steps of each family, resume, export, reload, transcribe."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -209,13 +210,34 @@ def test_english_pieces_gives_a_new_vocabulary_and_carries_the_weights_over_toke
         assert mx.allclose(b[name][new.index["hello"]], mean, atol=1e-3), name
 
 
-def test_english_pieces_is_refused_for_nano_in_one_line(corpus, tmp_path, capsys):
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_english_units_syllables_moves_the_ctc_head_onto_the_new_vocabulary_too(corpus, tmp_path):
+    import mlx.core as mx
+
+    from workbench.train.vocab import ParaformerVocab
+
+    config = TrainConfig(steps=1, warmup=1, ctc_weight=0.3)
+    first = train_paraformer(corpus, tmp_path / "a", config, max_frames=400, workers=1)
+    second = train_paraformer(corpus, tmp_path / "b", TrainConfig(steps=0, warmup=1, ctc_weight=0.3), max_frames=400,
+                              workers=1, init=first, english_units="syllables")
+    assert (second / "english_syllables.json").is_file() and not (second / "english_bpe.json").exists()
+    old, new = ParaformerVocab.load(first), ParaformerVocab.load(second)
+    assert [new.tokens[i] for i in new.encode("hello today")] == ["hel@@", "lo", "to@@", "day"]
+    a, b = mx.load(str(first / "ctc_head.safetensors")), mx.load(str(second / "ctc_head.safetensors"))
+    assert b["ctc_lo.weight"].shape[0] == len(new.tokens) != a["ctc_lo.weight"].shape[0]
+    for name in ("ctc_lo.weight", "ctc_lo.bias"):
+        for token in ["<blank>", "我", "天"]:
+            assert mx.array_equal(b[name][new.index[token]], a[name][old.index[token]]), (name, token)
+
+
+@pytest.mark.parametrize("flag, value", [("--english-pieces", "100"), ("--english-units", "syllables")])
+def test_english_vocabulary_flags_are_refused_for_nano_in_one_line(flag, value, corpus, tmp_path, capsys):
     from workbench.cli import main
 
     assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "b"), "--steps", "1",
-                 "--english-pieces", "100"]) == 2
+                 flag, value]) == 2
     assert capsys.readouterr().err.strip().endswith(
-        "--english-pieces is for paraformer (nano's byte-level tokenizer spells any text)")
+        f"{flag} is for paraformer (nano's byte-level tokenizer spells any text)")
     assert not (tmp_path / "b").exists()
 
 
