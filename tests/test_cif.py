@@ -6,6 +6,7 @@ import pytest
 import torch
 from funasr.models.paraformer.cif_predictor import cif_v1
 
+from workbench.errors import WorkbenchError
 from workbench.frontend import FrontendConf
 from workbench.models.cif import fire_positions, integrate_and_fire, integrate_and_fire_loop
 
@@ -183,6 +184,10 @@ def test_cif_check_places_tokens_in_the_synthesisers_words(tmp_path):
     none_checked = cif_check(fake_paraformer([starts[:6]]), [miscounted], vocab)["summary"]
     assert none_checked["tokens_in_word (synthesiser timings)"] is None
     assert none_checked["utterances (synthesiser timings)"] == 0
+
+    # Word starts that do not match the words are refused, not paired wrongly.
+    with pytest.raises(WorkbenchError, match=r"en_1.flac: 2 word starts for 3 words$"):
+        cif_check(fake_paraformer([starts]), [{**timed, "word_starts": [0.3, 1.2]}], vocab)
 
     # `workbench eval` reads the word starts from a corpus manifest.
     manifest = tmp_path / "test.jsonl"

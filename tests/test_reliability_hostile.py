@@ -300,7 +300,7 @@ def test_mistyped_weights_are_refused(model_dir):
     (lambda m: (m / "model.safetensors").write_bytes(struct.pack("<Q", 2**60) + b"{}"),
      ("{model}/model.safetensors: not a readable safetensors file ([load_safetensors] Invalid json header length "
       "file {model}/model.safetensors)")),
-    (lambda m: (m / "tokens.json").write_text('["a", "b"]'), "{model}: tokens.json has 2 tokens, config says 2241"),
+    (lambda m: (m / "tokens.json").write_text('["a", "b"]'), "{model}: tokens.json has 2 tokens, config says 1533"),
     (lambda m: (m / "am.mvn").write_text("<Nnet> nothing here"),
      "{model}/am.mvn: no <AddShift> vector found; not a Kaldi nnet1 CMVN file"),
 ], ids=["config not JSON", "config missing", "weights missing", "weights header absurd", "tokens mismatch",

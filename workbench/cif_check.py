@@ -53,6 +53,11 @@ def cif_check(pipeline, refs: list[dict], vocab, limit: int | None = None, **opt
     for ref in refs[:limit]:
         waveform = load_audio(ref["file"])
         timed = bool(ref.get("word_starts"))
+        if timed and len(ref["word_starts"]) != len(ref["text"].split()):
+            # Both word checks pair each word with its start; a list of another length would pair
+            # them wrongly (or short) without saying so.
+            raise WorkbenchError(f"{ref['file']}: {len(ref['word_starts'])} word starts for "
+                                 f"{len(ref['text'].split())} words")
         result = pipeline.transcribe(waveform, sample_rate=16000, **options,
                                      **({"capture": ["predictor.alphas"]} if timed else {}))
         spans = speech_segments(waveform)

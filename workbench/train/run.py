@@ -115,9 +115,9 @@ CTC_ROWS = ("ctc_lo.weight", "ctc_lo.bias")
 
 def revocab_weights(weights: dict[str, mx.array], fresh: dict[str, mx.array], old: ParaformerVocab,
                     new: ParaformerVocab, names: tuple[str, ...]) -> dict[str, mx.array]:
-    """An earlier run's Paraformer weights for a model with another vocabulary.
+    """An earlier run's Paraformer weights (or CTC head) for a model with another vocabulary.
 
-    Everything but the vocabulary rows is kept. A token of both vocabularies keeps its rows; a
+    Everything but the vocabulary rows (`names`) is kept. A token of both vocabularies keeps its rows; a
     word the old vocabulary spelt in pieces starts from the mean of those pieces' rows (its
     embedding and output row then already point where its pieces did); any other token keeps
     its fresh initialisation (`fresh`)."""
