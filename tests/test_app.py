@@ -104,12 +104,13 @@ def test_compare_paraformer_with_and_without_count_search(client):
     def setup(count_search):
         return ["paraformer-demo", "as stored", "greedy", 4, 0.8, 0.9, 0, 16, count_search]
 
-    rows, *_ = client.predict(None, "en_1.flac", REFS["en_1.flac"], "en", 1, *setup(0), *setup(1),
+    rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0), *setup(1),
                               "(none)", *setup(0)[1:], api_name="/compare")
     single, searched = rows["data"]
     assert (single[3], searched[3]) == ("single pass", "count search ±1")
-    # CIF alone drops "bottles" (one word of ten); the decoder prefers the count with it.
-    assert single[5] == "1 / 10" and searched[4] == REFS["en_1.flac"] and searched[5] == "0 / 10"
+    # In one pass the decoder inserts 在 and loses 你; with the count searched it keeps 你, and only the two
+    # English words stay wrong (ten units: eight characters and two words).
+    assert single[5] == "4 / 10" and searched[4] == "我刚把把发到你的reemail了" and searched[5] == "2 / 10"
 
 
 def test_learn_lists_the_shape_at_every_stage(client):

@@ -28,11 +28,12 @@ VOWEL_LETTERS = "aeiouy"
 IPA_VOWELS = "aeiouæɑɒɔəɚɛɜɝɪʊʌᵻɐ"
 DIPHTHONG_STARTS, DIPHTHONG_ENDS = "aeoɔ", "ɪʊ"
 # Consonant pairs that spell one sound: kept whole when a syllable boundary falls among them.
-ONSET_PAIRS = {"th", "sh", "ch", "ph", "wh", "qu"}
+ONSET_PAIRS = {"th", "sh", "ch", "ph", "wh"}
 CODA_PAIRS = {"ck", "ng"}
 
 
 def ipa_syllables(ipa: str) -> int:
+    """Syllables in an espeak-ng IPA string: its vowels, a diphthong counted once."""
     count, previous = 0, " "
     for ch in re.sub(r"[ˈˌː\s]", "", ipa):
         if ch in IPA_VOWELS and not (previous in DIPHTHONG_STARTS and ch in DIPHTHONG_ENDS):
@@ -116,7 +117,8 @@ def split_word(word: str, syllables: int | None = None) -> list[str]:
     groups = _vowel_groups(word)
     if syllables is None:
         silent_e = len(groups) > 1 and word.endswith("e") and word[groups[-1][0]:] == "e"
-        syllables = max(len(groups) - silent_e, 1)
+        syllables = len(groups) - silent_e
+    syllables = max(syllables, 1)
     while len(groups) > syllables:
         _merge_one(word, groups)
     while len(groups) < syllables and _split_one(groups):
