@@ -285,3 +285,49 @@ def test_align_weight_trains_cif_counts_at_word_starts_from_the_command_line(cor
     assert main(["train", "nano", "--corpus", str(timed), "--out", str(tmp_path / "c"), "--steps", "1",
                  "--align-weight", "1"]) == 2
     assert capsys.readouterr().err.strip().endswith("--align-weight is for paraformer (it trains CIF's token count)")
+
+
+@pytest.mark.parametrize("family, trainer, parts", [
+    ("paraformer", train_paraformer, ["predictor", "encoder.encoders.1"]),
+    ("nano", train_nano, ["audio_adaptor"]),
+])
+def test_train_only_updates_the_named_parts_and_nothing_else(family, trainer, parts, corpus, tmp_path):
+    import mlx.core as mx
+
+    config = TrainConfig(steps=1, warmup=1, ctc_weight=0.3)
+    first = trainer(corpus, tmp_path / "a", config, max_frames=400, workers=1)
+    # A lopsided normalisation for the first run's am.mvn: the continuation must keep it, where this
+    # corpus's own statistics would give another.
+    if family == "paraformer":
+        from workbench.frontend import CMVN
+
+        cmvn = CMVN.from_file(first / "am.mvn")
+        (first / "am.mvn").write_text(CMVN(cmvn.shift + 1.0, cmvn.scale * 2.0).to_text())
+    second = trainer(corpus, tmp_path / "b", TrainConfig(steps=2, warmup=1, lr=1e-2, ctc_weight=0.3,
+                                                         train_only=parts),
+                     max_frames=400, workers=1, init=first)
+    before, after = mx.load(str(first / "model.safetensors")), mx.load(str(second / "model.safetensors"))
+    named = {k for k in before if any(k == p or k.startswith(p + ".") for p in parts)}
+    changed = {k for k in before if not np.array_equal(np.array(before[k]), np.array(after[k]))}
+    assert changed and changed <= named  # only named parts move (a weight may keep its fp16 value)
+    assert len(changed) > len(named) // 2
+    for name in ("ctc_head.safetensors", "am.mvn"):
+        if (first / name).exists():
+            assert (second / name).read_bytes() == (first / name).read_bytes()
+    assert json.loads((tmp_path / "b" / "train_config.json").read_text())["train_only"] == parts
+
+
+def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    args = ["train", "paraformer", "--corpus", str(corpus), "--steps", "1", "--max-frames", "400", "--workers", "1"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--train-only", "predictor"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --train-only continues a run: give --init (a model part cannot be trained alone from random weights "
+        "around it)")
+    first = train_paraformer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    assert main([*args, "--out", str(tmp_path / "c"), "--init", str(first), "--train-only", "predicter"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --train-only predicter: {first} has no weights under that name (name a part by its weights' "
+        "prefix: decoder, encoder, predictor, or a layer such as encoder.encoders.7)")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()

@@ -163,7 +163,7 @@ def _cmd_train(args) -> None:
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes,
                          ctc_weight=args.ctc_weight, sampling_ratio=args.sampling_ratio,
                          quantity_weight=args.quantity_weight, align_weight=args.align_weight,
-                         checkpoint_every=args.checkpoint_every)
+                         checkpoint_every=args.checkpoint_every, train_only=args.train_only)
     if args.align_weight and args.family != "paraformer":
         raise WorkbenchError("--align-weight is for paraformer (it trains CIF's token count)")
     extra = {}
@@ -352,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paraformer: weight of the loss on CIF's running token count at each word's start, "
                         "where the corpus has word timings (English); 0 leaves it out")
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
+    p.add_argument("--train-only", nargs="+", metavar="PART",
+                   help="with --init: update only these parts, named by their weights' prefix (predictor, "
+                        "encoder.encoders.7, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

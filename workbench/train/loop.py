@@ -37,6 +37,7 @@ class TrainConfig:
     sampling_ratio: float = 0.75  # Paraformer's glancing ratio (upstream's default)
     quantity_weight: float = 1.0  # Paraformer's CIF quantity loss (upstream's predictor_weight)
     align_weight: float = 0.0  # Paraformer: CIF's running count at word starts (train/paraformer.py); 0 = off
+    train_only: list[str] | None = None  # model parts the optimiser updates (run.py, `freeze_all_but`); None = all
 
 
 def schedule(config: TrainConfig):

@@ -100,6 +100,42 @@ def _check_init(init: Path, family: str, vocab_file: str) -> None:
         raise CheckpointError(f"{init}: not a {family} model directory to continue from (no {', '.join(missing)})")
 
 
+def _check_train_only(parts: list[str] | None, init: Path | None) -> None:
+    """Refuse, before any features are extracted, `--train-only` without a run to continue, or naming
+    weights the earlier run does not have."""
+    if parts is None:
+        return
+    if init is None:
+        raise WorkbenchError("--train-only continues a run: give --init (a model part cannot be trained alone from "
+                             "random weights around it)")
+    names = list(mx.load(str(Path(init) / "model.safetensors")))
+    for part in parts:
+        if not any(name == part or name.startswith(part + ".") for name in names):
+            top = ", ".join(sorted({name.split(".")[0] for name in names}))
+            raise WorkbenchError(f"--train-only {part}: {init} has no weights under that name (name a part by its "
+                                 f"weights' prefix: {top}, or a layer such as encoder.encoders.7)")
+
+
+def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
+    """Let the optimiser update only the named parts of the model (weight-name prefixes such as
+    `predictor`, `encoder.encoders.7` or `predictor.cif_output.bias`); None leaves everything
+    trainable. The CTC head, part of no exported model, stays frozen too."""
+    if parts is None:
+        return
+    trainee.freeze()
+    for part in parts:
+        *path, last = part.split(".")
+        parent = trainee.model
+        for key in path:
+            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
+        node = parent[int(last)] if isinstance(parent, list) else parent[last]
+        if isinstance(node, (nn.Module, list)):
+            for module in node if isinstance(node, list) else [node]:
+                module.unfreeze()
+        else:  # one weight array of `parent`
+            parent.unfreeze(recurse=False, keys=last)
+
+
 def _initialise(model, init: Path | None, adapt=None) -> None:
     """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
     over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new."""
@@ -173,8 +209,15 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     if config.align_weight > 0 and not any(r.get("word_starts") for r in rows):
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
+    _check_train_only(config.train_only, init)
     examples = load_examples(rows, corpus, FrontendConf(), workers)
-    shift, scale = global_cmvn(examples)
+    if config.train_only is None:
+        shift, scale = global_cmvn(examples)
+    else:
+        # Frozen layers were trained on the earlier run's normalisation; this corpus's own would move
+        # their inputs.
+        cmvn = CMVN.from_file(Path(init) / "am.mvn")
+        shift, scale = cmvn.shift, cmvn.scale
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
     model = Paraformer(model_config)
@@ -194,6 +237,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         trainee.restore_ctc_head(init, lambda weights: revocab_weights(weights, head, earlier, vocab, CTC_ROWS))
     else:
         trainee.restore_ctc_head(init)
+    freeze_all_but(trainee, config.train_only)
     starts = None
     if config.align_weight > 0:
         starts = [paraformer_objective.word_start_targets(e, vocab.encode) for e in examples]
@@ -219,6 +263,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
                init: Path | None = None) -> Path:
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
+    _check_train_only(config.train_only, init)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, FrontendConf(), workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -239,6 +284,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
     trainee.restore_ctc_head(init)
+    freeze_all_but(trainee, config.train_only)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
