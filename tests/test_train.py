@@ -329,5 +329,8 @@ def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus
     assert main([*args, "--out", str(tmp_path / "c"), "--init", str(first), "--train-only", "predicter"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: --train-only predicter: {first} has no weights under that name (name a part by its weights' "
-        "prefix: decoder, encoder, predictor, or a layer such as encoder.encoders.7)")
-    assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+        "prefix: decoder, encoder, predictor, or a layer such as decoder.decoders.0)")
+    # The demo's encoder has encoders0.0 and encoders.0 to encoders.6: no layer 7.
+    assert main([*args, "--out", str(tmp_path / "d"), "--init", str(first), "--train-only", "encoder.encoders.7"]) == 2
+    assert "encoder.encoders.7: " in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "acd")

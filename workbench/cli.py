@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.add_argument("--train-only", nargs="+", metavar="PART",
                    help="with --init: update only these parts, named by their weights' prefix (predictor, "
-                        "encoder.encoders.7, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn")
+                        "encoder.encoders.6, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

@@ -108,17 +108,20 @@ def _check_train_only(parts: list[str] | None, init: Path | None) -> None:
     if init is None:
         raise WorkbenchError("--train-only continues a run: give --init (a model part cannot be trained alone from "
                              "random weights around it)")
-    names = list(mx.load(str(Path(init) / "model.safetensors")))
+    names = sorted(mx.load(str(Path(init) / "model.safetensors")))
     for part in parts:
         if not any(name == part or name.startswith(part + ".") for name in names):
             top = ", ".join(sorted({name.split(".")[0] for name in names}))
+            # A real layer of this model as the example: the first weight name's prefix up to its layer number.
+            layered = next(name.split(".") for name in names if any(p.isdigit() for p in name.split(".")))
+            layer = ".".join(layered[:next(i for i, p in enumerate(layered) if p.isdigit()) + 1])
             raise WorkbenchError(f"--train-only {part}: {init} has no weights under that name (name a part by its "
-                                 f"weights' prefix: {top}, or a layer such as encoder.encoders.7)")
+                                 f"weights' prefix: {top}, or a layer such as {layer})")
 
 
 def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
     """Let the optimiser update only the named parts of the model (weight-name prefixes such as
-    `predictor`, `encoder.encoders.7` or `predictor.cif_output.bias`); None leaves everything
+    `predictor`, `encoder.encoders.6` or `predictor.cif_output.bias`); None leaves everything
     trainable. The CTC head, part of no exported model, stays frozen too."""
     if parts is None:
         return
