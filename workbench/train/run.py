@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from functools import reduce
 from pathlib import Path
 
 import mlx.core as mx
@@ -125,13 +126,15 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
     trainable. The CTC head, part of no exported model, stays frozen too."""
     if parts is None:
         return
+
+    def child(node, key: str):  # a module's member, or a layer of a list of layers
+        return node[int(key)] if isinstance(node, list) else node[key]
+
     trainee.freeze()
     for part in parts:
         *path, last = part.split(".")
-        parent = trainee.model
-        for key in path:
-            parent = parent[int(key)] if isinstance(parent, list) else parent[key]
-        node = parent[int(last)] if isinstance(parent, list) else parent[last]
+        parent = reduce(child, path, trainee.model)
+        node = child(parent, last)
         if isinstance(node, (nn.Module, list)):
             for module in node if isinstance(node, list) else [node]:
                 module.unfreeze()
