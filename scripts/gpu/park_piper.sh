@@ -5,5 +5,5 @@
 # stage1.sh installs them when all are parked, so the corpus can take PIPER_SHARE / PIPER_TEST.
 set -euo pipefail
 mkdir -p /tmp/piperparts
-cp "$1"/piper.tar.* /tmp/piperparts/
+cp "$1"/piper.tar.* /tmp/piperparts/  # with the checksum stage1.sh checks them against
 ls /tmp/piperparts

