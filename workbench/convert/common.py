@@ -50,6 +50,8 @@ def map_upstream_weights(
     for key, value in state.items():
         if key in skipped:
             continue
+        if key in convs and value.ndim == 4 and value.shape[-1] == 1:
+            value = value[..., 0]  # a Conv2d with a [k, 1] kernel over (time, 1) is a Conv1d (FSMN-VAD)
         if key in convs and value.ndim == 3:
             value = value.transpose(0, 2, 1)
         weights[key] = value

@@ -3,7 +3,7 @@
 Feedforward sequential memory network (Zhang et al., "Deep-FSMN", arXiv:1803.05030): each block
 projects to 128 dimensions, adds a learnt weighted sum of the past 20 projected frames (a causal
 depthwise convolution, the "memory"), and projects back. Attribute names equal the upstream
-checkpoint keys (`encoder.fsmn.0.fsmn_block.conv_left.weight`, ...), so `model.pt` loads as is.
+checkpoint keys (`encoder.fsmn.0.fsmn_block.conv_left.weight`, ...), so `model.pt` loads by name.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import mlx.core as mx
 import mlx.nn as nn
+
+from .sanm import fsmn_memory
 
 
 @dataclass
@@ -42,32 +44,18 @@ class Affine(nn.Module):
         return self.linear(x)
 
 
-class CausalMemory(nn.Module):
-    """x + the depthwise convolution of x over its last `lorder` frames (the current one included).
-
-    The weight keeps upstream's Conv2d layout [dims, 1, lorder, 1] (time along the third axis), so
-    the checkpoint needs no conversion; it is reshaped to MLX's grouped conv1d layout when used."""
-
-    def __init__(self, dims: int, lorder: int):
-        super().__init__()
-        self.weight = mx.zeros((dims, 1, lorder, 1))
-
-    def __call__(self, x: mx.array) -> mx.array:
-        dims, _, lorder, _ = self.weight.shape
-        past = mx.pad(x, [(0, 0), (lorder - 1, 0), (0, 0)])
-        return x + mx.conv1d(past, self.weight[:, 0, :, :], groups=dims)
-
-
 class FsmnMemoryBlock(nn.Module):
-    """`fsmn_block`: upstream names the convolution `conv_left` (its right-context twin is unused
-    by every released VAD: rorder 0)."""
+    """`fsmn_block`: SAN-M's FSMN memory looking only into the past (`lorder` frames, the current
+    one included). Upstream stores the convolution as a Conv2d with a [lorder, 1] kernel, which is
+    a Conv1d; the converter reads it as one. Its right-context twin is unused by every released
+    VAD (rorder 0)."""
 
     def __init__(self, dims: int, lorder: int):
         super().__init__()
-        self.conv_left = CausalMemory(dims, lorder)
+        self.conv_left = nn.Conv1d(dims, dims, lorder, groups=dims, bias=False)
 
     def __call__(self, x: mx.array) -> mx.array:
-        return self.conv_left(x)
+        return fsmn_memory(self.conv_left, x, None, left=self.conv_left.weight.shape[1] - 1)
 
 
 class FsmnLayer(nn.Module):

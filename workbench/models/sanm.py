@@ -33,16 +33,18 @@ def sinusoidal_position_encoding(length: int, depth: int) -> mx.array:
     return mx.concatenate([mx.sin(scaled), mx.cos(scaled)], axis=-1)
 
 
-def fsmn_memory(fsmn_block: nn.Conv1d, x: mx.array, mask: mx.array | None) -> mx.array:
+def fsmn_memory(fsmn_block: nn.Conv1d, x: mx.array, mask: mx.array | None, left: int | None = None) -> mx.array:
     """The FSMN memory: a depthwise convolution over time plus its own input, zero at padding.
 
-    Padded frames are zeroed before the convolution so they cannot leak into valid neighbours,
-    and again after it, matching upstream's masking on both sides.
+    The window reaches `left` frames into the past and the rest of the kernel into the future:
+    centred by default (SAN-M's sanm_shfit is 0 in every released config), all past for the
+    FSMN-VAD's causal memory. Padded frames are zeroed before the convolution so they cannot leak
+    into valid neighbours, and again after it, matching upstream's masking on both sides.
     """
     if mask is not None:
         x = x * mask[..., None]
     kernel = fsmn_block.weight.shape[1]
-    left = (kernel - 1) // 2  # sanm_shfit is 0 in every released config
+    left = (kernel - 1) // 2 if left is None else left
     padded = mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)])
     out = fsmn_block(padded) + x
     if mask is not None:
