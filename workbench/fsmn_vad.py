@@ -18,6 +18,7 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 
+from .config import from_dict
 from .convert.common import map_upstream_weights, read_upstream_config
 from .errors import CheckpointError
 from .frontend import CMVN, FrontendConf, WavFrontend
@@ -53,30 +54,28 @@ class FsmnVad:
         if config.get("model") != "FsmnVADStreaming" or config.get("encoder") != "FSMN":
             raise CheckpointError(f"{src}: config.yaml describes {config.get('model')!r} with encoder "
                                   f"{config.get('encoder')!r}, not an FSMN-VAD (FsmnVADStreaming, FSMN)")
-        fields = set(FsmnConfig.__dataclass_fields__)
-        encoder_conf = config.get("encoder_conf") or {}
-        unknown = sorted(set(encoder_conf) - fields - {"use_softmax"})
-        if unknown:
-            raise CheckpointError(f"{src}: unknown encoder_conf keys {unknown}")
-        cfg = FsmnConfig(**{k: v for k, v in encoder_conf.items() if k in fields})
+        cfg = from_dict(FsmnConfig, config.get("encoder_conf"), f"{src}: encoder_conf")  # bounded before allocating
         if cfg.rorder != 0 or cfg.lstride != 1:
             raise CheckpointError(f"{src}: only causal FSMN-VADs are supported (rorder {cfg.rorder}, "
                                   f"lstride {cfg.lstride}; released ones have 0 and 1)")
-        frontend_conf = {k: v for k, v in (config.get("frontend_conf") or {}).items()
-                         if k in FrontendConf.__dataclass_fields__}
-        fconf = FrontendConf(**frontend_conf)
+        fconf = from_dict(FrontendConf, config.get("frontend_conf"), f"{src}: frontend_conf")
         if fconf.output_dim != cfg.input_dim:
             raise CheckpointError(f"{src}: the frontend gives {fconf.output_dim} dimensions, the encoder "
                                   f"takes {cfg.input_dim}")
         model_conf = config.get("model_conf") or {}
-        if list(model_conf.get("sil_pdf_ids", [0])) != [0]:
-            raise CheckpointError(f"{src}: silence classes {model_conf['sil_pdf_ids']}; only [0] is supported")
+        if not isinstance(model_conf, dict):
+            raise CheckpointError(f"{src}: model_conf: expected a mapping, got {type(model_conf).__name__}")
+        if model_conf.get("sil_pdf_ids", [0]) != [0]:
+            raise CheckpointError(f"{src}: silence classes {model_conf['sil_pdf_ids']!r}; only [0] is supported")
+        threshold = model_conf.get("speech_noise_thres", 0.6)
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not -1 <= threshold <= 1:
+            raise CheckpointError(f"{src}: model_conf.speech_noise_thres = {threshold!r}; expected a number in [-1, 1]")
         model = FsmnVadModel(cfg)
         weights, _ = map_upstream_weights(model, src)
         model.load_weights(list(weights.items()))
         materialise(model)  # loaded by one thread, used by others (the app's workers)
         return cls(model, WavFrontend(fconf, CMVN.from_file(src / "am.mvn")),
-                   float(model_conf.get("speech_noise_thres", 0.6)), str(src))
+                   float(threshold), str(src))
 
     def speech_probability(self, waveform: np.ndarray) -> np.ndarray:
         """1 − P(silence) per 10 ms frame (frame i covers samples 160·i to 160·i + 400)."""
