@@ -1,5 +1,5 @@
-"""Speech detection on a long recording: the energy detector, FunASR's FSMN-VAD in MLX, and upstream's
-FsmnVADStreaming (torch) on the same audio in the same run. Prints the median of repeated runs.
+"""Speech detectors timed on the long recording of tests/test_segment.py, in the same run: frame energy,
+FunASR's FSMN-VAD in MLX, and upstream's FsmnVADStreaming (torch). Prints the median of repeated runs.
 
     .venv/bin/python scripts/bench_vad.py [--minutes 10] [--repeat 5]
 
@@ -12,26 +12,11 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
-import numpy as np
-
-from workbench.audio import SAMPLE_RATE, load_audio
+from workbench.audio import SAMPLE_RATE
 from workbench.fsmn_vad import FsmnVad, packaged_dir
+from workbench.long_recording import long_recording
 from workbench.segment import speech_segments
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_audio"
-
-
-def recording(minutes: float) -> np.ndarray:
-    """The short sample clips in turn, a second of silence after each, until `minutes` are filled."""
-    clips = [load_audio(p) for p in sorted(SAMPLES.glob("*.flac")) if p.name != "long_zh.flac"]
-    gap, out, total, i = np.zeros(SAMPLE_RATE, np.float32), [], 0, 0
-    while total < minutes * 60 * SAMPLE_RATE:
-        out += [clips[i % len(clips)], gap]
-        total += len(out[-2]) + len(gap)
-        i += 1
-    return np.concatenate(out)
 
 
 def median_seconds(run, repeat: int) -> float:
@@ -49,7 +34,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    audio = recording(args.minutes)
+    audio, _, _ = long_recording(args.minutes * 60)
     vad = FsmnVad.load("fsmn")
     from funasr import AutoModel
 

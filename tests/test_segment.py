@@ -8,21 +8,13 @@ import pytest
 import workbench
 from workbench.audio import load_audio
 from workbench.evaluate import edit_distance, units
+from workbench.long_recording import long_recording
 from workbench.segment import speech_segments, transcribe_long
 
 ROOT = Path(__file__).parent.parent
 ROWS = [line.split("\t") for line in (ROOT / "sample_audio" / "refs.tsv").read_text().splitlines()[1:]]
 REFS = {name: text for name, _, text in ROWS}
 LANGUAGE = {name: language for name, language, _ in ROWS}
-# The 10-minute recording takes every short sample clip in turn, Mandarin, English and mixed.
-# The noisy clip is left out: pasted between digital-silence gaps its 5 dB noise starts and stops
-# abruptly, which no real recording does (and which a demo trained on noise that runs through a
-# whole utterance mishears). It and the 43 s long_zh.flac are tested on their own
-# (tests/test_demo_models.py).
-CLIPS = ["zh_1.flac", "en_1.flac", "zh_2.flac", "en_2.flac", "zh_3.flac", "mixed_1.flac", "unseen_voice_zh.flac",
-         "unseen_voice_en.flac"]
-
-
 def error_rate(ref: str, hyp: str, language: str = "zh") -> float:
     """CER (Mandarin and mixed: one unit per character or English word) or WER (English)."""
     r = units(ref, language)
@@ -57,8 +49,7 @@ def test_long_clip_is_better_segmented_than_in_one_pass(demo):
 # segments, deterministic), the worst segment of each clip and the mean, and the bound: measured
 # + 10 points for a clip (5 for the mean), rounded up to a whole percent and never less than one
 # error more than measured; 0 (the reference text itself) where every segment came out exact,
-# here and with the gaps drawn from seeds 1 and 2 (the fixture below with `default_rng(1)` and
-# `default_rng(2)`).
+# here and with the gaps drawn from seeds 1 and 2 (`scripts/measure_long_audio.py MODEL --seed N`).
 #
 #   clip                   paraformer-demo (13th run)   … with count search        nano-demo (4th run)
 #   zh_1.flac               7.1 % → 18 % (10–14 of 16)  7.1 % → 18 % (10–14 of 16)  0   % → 0  (all 16 exact)
@@ -116,18 +107,8 @@ def fsmn_vad():
 
 @pytest.fixture(scope="module")
 def recording():
-    """(audio, clip names, clip spans in seconds): the clips in turn, 0.8–2 s of silence after each,
-    until ten minutes are filled."""
-    rng = np.random.default_rng(0)
-    audio, names, spans, at = [], [], [], 0
-    while at < 600 * 16000:
-        name = CLIPS[len(names) % len(CLIPS)]
-        clip, gap = load_audio(ROOT / "sample_audio" / name), np.zeros(int(rng.uniform(0.8, 2.0) * 16000), np.float32)
-        audio += [clip, gap]
-        names.append(name)
-        spans.append((at / 16000, (at + len(clip)) / 16000))
-        at += len(clip) + len(gap)
-    return np.concatenate(audio), names, spans
+    """The sample clips in turn, 0.8–2 s of silence after each, until ten minutes are filled."""
+    return long_recording(600, seed=0)
 
 
 @pytest.mark.parametrize("setup", LONG_AUDIO)

@@ -1,0 +1,60 @@
+"""The 10-minute recording of tests/test_segment.py, transcribed segment by segment: per clip, how many
+segments came out exactly and the worst error, and the mean error. Prints one JSON line.
+
+    .venv/bin/python scripts/measure_long_audio.py MODEL [--seed N] [--vad fsmn|DIR] [--count-search K]
+
+`--seed` draws the gaps differently (the test uses 0); the bounds in tests/test_segment.py come from
+seeds 0, 1 and 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+import workbench
+from workbench.evaluate import edit_distance, read_references, units
+from workbench.fsmn_vad import FsmnVad
+from workbench.long_recording import SAMPLES, long_recording
+from workbench.segment import transcribe_long
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vad", help="an FSMN-VAD directory, or `fsmn` for the pip-installed one")
+    parser.add_argument("--count-search", type=int, default=0)
+    args = parser.parse_args()
+    refs = {r["file"].rsplit("/", 1)[-1]: r for r in read_references(SAMPLES / "refs.tsv")}
+    audio, names, spans = long_recording(600, seed=args.seed)
+    pipeline = workbench.load(args.model)
+    options = {"count_search": args.count_search} if args.count_search else {}
+    start = time.perf_counter()
+    result = transcribe_long(pipeline, audio, sample_rate=16000, vad=FsmnVad.load(args.vad) if args.vad else None,
+                             **options)
+    seconds = time.perf_counter() - start
+    segments = result.extra["segments"]
+    clips, rates = {}, []
+    for name, piece in zip(names, segments):
+        ref = units(refs[name]["text"], refs[name]["language"])
+        rate = edit_distance(ref, units(piece["text"], refs[name]["language"])) / len(ref)
+        rates.append(rate)
+        clip = clips.setdefault(name, {"exact": 0, "segments": 0, "worst": 0.0})
+        clip["exact"] += rate == 0
+        clip["segments"] += 1
+        clip["worst"] = round(max(clip["worst"], rate), 3)
+    print(json.dumps({
+        "model": args.model, "seed": args.seed, "vad": args.vad, "count_search": args.count_search,
+        "seconds": round(seconds, 1), "clips": len(names), "segments": len(segments),
+        "each_clip_in_its_segment": len(segments) == len(names) and all(
+            p["start"] <= s + 0.3 and p["end"] >= e - 0.3 for (s, e), p in zip(spans, segments)),
+        "mean_error": round(float(np.mean(rates)), 4), "per_clip": clips,
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
