@@ -55,9 +55,6 @@ class FsmnVad:
             raise CheckpointError(f"{src}: config.yaml describes {config.get('model')!r} with encoder "
                                   f"{config.get('encoder')!r}, not an FSMN-VAD (FsmnVADStreaming, FSMN)")
         cfg = from_dict(FsmnConfig, config.get("encoder_conf"), f"{src}: encoder_conf")  # bounded before allocating
-        if cfg.rorder != 0 or cfg.lstride != 1:
-            raise CheckpointError(f"{src}: only causal FSMN-VADs are supported (rorder {cfg.rorder}, "
-                                  f"lstride {cfg.lstride}; released ones have 0 and 1)")
         fconf = from_dict(FrontendConf, config.get("frontend_conf"), f"{src}: frontend_conf")
         if fconf.output_dim != cfg.input_dim:
             raise CheckpointError(f"{src}: the frontend gives {fconf.output_dim} dimensions, the encoder "

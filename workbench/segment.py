@@ -39,10 +39,11 @@ def speech_segments(waveform: np.ndarray, max_segment_s: float = 20.0, min_gap_s
     segment). Either way, pauses shorter than `min_gap_s` are bridged, blips shorter than
     `min_speech_s` dropped, each stretch padded by `pad_s`, and one longer than `max_segment_s`
     cut where speech is least likely."""
-    energy = frame_energy_db(waveform)
     if vad is not None and len(waveform) >= WINDOW:
-        probability = vad.speech_probability(waveform)[: len(energy)]
+        # the network's frames are the energy's: 25 ms windows every 10 ms, snipped at the edges
+        probability = vad.speech_probability(waveform)
         return _segments(vad.is_speech(probability), probability, max_segment_s, min_gap_s, min_speech_s, pad_s)
+    energy = frame_energy_db(waveform)
     floor, loud = np.percentile(energy, 10), np.percentile(energy, 95)
     if loud - floor < 6:  # no contrast: silence, or speech with no pauses at all
         return [] if loud < -60 else _split_long([(0, len(energy))], energy, max_segment_s)
@@ -71,7 +72,7 @@ def _segments(speech: np.ndarray, score: np.ndarray, max_segment_s: float, min_g
     return _split_long(padded, score, max_segment_s)
 
 
-def _split_long(frames: list[tuple[int, int]], energy: np.ndarray, max_segment_s: float) -> list[tuple[float, float]]:
+def _split_long(frames: list[tuple[int, int]], score: np.ndarray, max_segment_s: float) -> list[tuple[float, float]]:
     limit = int(max_segment_s * SAMPLE_RATE / HOP)
     out, todo = [], list(frames)
     while todo:
@@ -79,8 +80,8 @@ def _split_long(frames: list[tuple[int, int]], energy: np.ndarray, max_segment_s
         if b - a <= limit:
             out.append((a * HOP / SAMPLE_RATE, (b * HOP + WINDOW - HOP) / SAMPLE_RATE))
             continue
-        quarter = (b - a) // 4  # cut at the quietest frame of the middle half
-        cut = a + quarter + int(np.argmin(energy[a + quarter : b - quarter]))
+        quarter = (b - a) // 4  # cut where speech is least likely (quietest, or least probable) in the middle half
+        cut = a + quarter + int(np.argmin(score[a + quarter : b - quarter]))
         todo[:0] = [(a, cut), (cut, b)]
     return out
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import mlx.core as mx
 import mlx.nn as nn
 
+from ..errors import CheckpointError
 from .sanm import fsmn_memory
 
 
@@ -31,6 +32,11 @@ class FsmnConfig:
     rstride: int = 0
     output_affine_dim: int = 140
     output_dim: int = 248
+
+    def __post_init__(self):  # refused at load: the model has no right-context memory
+        if self.rorder != 0 or self.lstride != 1:
+            raise CheckpointError(f"encoder_conf: only causal FSMN-VADs are supported (rorder {self.rorder}, "
+                                  f"lstride {self.lstride}; released ones have 0 and 1)")
 
 
 class Affine(nn.Module):
@@ -89,8 +95,6 @@ class FsmnEncoder(nn.Module):
 class FsmnVadModel(nn.Module):
     def __init__(self, cfg: FsmnConfig):
         super().__init__()
-        if cfg.rorder != 0 or cfg.lstride != 1:
-            raise ValueError("only causal FSMN-VADs (rorder 0, lstride 1) are supported")
         self.encoder = FsmnEncoder(cfg)
 
     def __call__(self, feats: mx.array) -> mx.array:
