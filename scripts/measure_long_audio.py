@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import workbench
-from workbench.evaluate import edit_distance, read_references, units
+from workbench.evaluate import error_rate, read_references
 from workbench.fsmn_vad import FsmnVad
 from workbench.long_recording import SAMPLES, long_recording
 from workbench.segment import transcribe_long
@@ -40,8 +40,7 @@ def main() -> None:
     segments = result.extra["segments"]
     clips, rates = {}, []
     for name, piece in zip(names, segments):
-        ref = units(refs[name]["text"], refs[name]["language"])
-        rate = edit_distance(ref, units(piece["text"], refs[name]["language"])) / len(ref)
+        rate = error_rate(refs[name]["text"], piece["text"], refs[name]["language"])
         rates.append(rate)
         clip = clips.setdefault(name, {"exact": 0, "segments": 0, "worst": 0.0})
         clip["exact"] += rate == 0

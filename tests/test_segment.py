@@ -7,7 +7,7 @@ import pytest
 
 import workbench
 from workbench.audio import load_audio
-from workbench.evaluate import edit_distance, units
+from workbench.evaluate import error_rate
 from workbench.long_recording import long_recording
 from workbench.segment import speech_segments, transcribe_long
 
@@ -15,12 +15,6 @@ ROOT = Path(__file__).parent.parent
 ROWS = [line.split("\t") for line in (ROOT / "sample_audio" / "refs.tsv").read_text().splitlines()[1:]]
 REFS = {name: text for name, _, text in ROWS}
 LANGUAGE = {name: language for name, language, _ in ROWS}
-def error_rate(ref: str, hyp: str, language: str = "zh") -> float:
-    """CER (Mandarin and mixed: one unit per character or English word) or WER (English)."""
-    r = units(ref, language)
-    return edit_distance(r, units(hyp, language)) / len(r)
-
-
 @pytest.fixture(scope="module")
 def demo():
     return workbench.load("paraformer-demo")
@@ -39,7 +33,8 @@ def test_long_clip_is_better_segmented_than_in_one_pass(demo):
     # Measured with the thirteenth paraformer-demo: 1.4 % segmented (two surnames), 4.8 % in one pass
     # (7 of 145 characters; the twelfth run: 0 % and 4.1 %, the eleventh: 17.9 % in one pass), far
     # longer than any training utterance.
-    assert error_rate(ref, pieces.text) <= 0.1 and error_rate(ref, pieces.text) < error_rate(ref, whole)
+    segmented = error_rate(ref, pieces.text, "zh")
+    assert segmented <= 0.1 and segmented < error_rate(ref, whole, "zh")
     starts = [t.start for t in pieces.tokens]
     assert starts == sorted(starts) and pieces.tokens[-1].end <= pieces.duration
 
@@ -149,8 +144,8 @@ def test_ten_minute_recording_keeps_every_segment_in_order(setup, recording):
             if rate > bounds[name]]
     assert not over and np.mean(rates) <= mean_bound, (over, np.mean(rates))
     for i, piece in enumerate(segments):
-        own = error_rate(refs[i], piece["text"])
-        assert all(error_rate(refs[j], piece["text"]) > own for j in (i - 1, i + 1) if 0 <= j < len(refs)), \
+        own = error_rate(refs[i], piece["text"], "zh")
+        assert all(error_rate(refs[j], piece["text"], "zh") > own for j in (i - 1, i + 1) if 0 <= j < len(refs)), \
             (i, names[i], piece["text"])
 
 

@@ -60,6 +60,13 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
     return len(edits(ref, hyp))
 
 
+def error_rate(reference: str, hypothesis: str, language: str) -> float:
+    """One utterance's CER (Mandarin and code-switched: a unit per character or English word) or
+    WER (English), as `evaluate` counts them."""
+    ref = units(reference, language)
+    return edit_distance(ref, units(hypothesis, language)) / len(ref)
+
+
 @dataclass
 class Utterance:
     file: str
