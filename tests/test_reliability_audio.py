@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from test_segment import error_rate
 
 import workbench
 from workbench.errors import AudioError
+from workbench.evaluate import error_rate
 
 CLIP = Path(__file__).parent.parent / "sample_audio" / "zh_1.flac"
 LOSSLESS = [("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32"), ("WAV", "FLOAT"), ("WAV", "DOUBLE"),
@@ -72,9 +72,9 @@ def test_format_matrix(tmp_path, demo, clip, original, fmt, subtype, rate):
     sf.write(path, audio, rate, format=fmt, subtype=subtype)
     text = transcribe(demo, path)
     if rate < 16000:
-        assert error_rate(original, text) <= NARROWBAND_CER, text
+        assert error_rate(original, text, "zh") <= NARROWBAND_CER, text
     elif (fmt, subtype) in LOSSY:
-        assert error_rate(original, text) <= LOSSY_CER, text
+        assert error_rate(original, text, "zh") <= LOSSY_CER, text
     else:
         assert text == original
 
@@ -142,4 +142,4 @@ def test_edge_signals(tmp_path, demo, clip, original, name):
     elif expected == EMPTY:
         assert text == ""
     elif expected != ANY:
-        assert error_rate(original, text) <= expected, text
+        assert error_rate(original, text, "zh") <= expected, text
