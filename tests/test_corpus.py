@@ -95,6 +95,17 @@ def test_code_switch_uses_pinyin_voice_for_hanzi():
 
 
 @needs_espeak
+@pytest.mark.parametrize("names, in_context", [(S._ZH_SURNAMES, "{}春梅"), (S._ZH_GIVEN, "王{}")],
+                         ids=["surnames", "given names"])
+def test_no_two_written_names_sound_alike(names, in_context):
+    # Two spellings of one sound would be labelled at random, and no model could learn which.
+    espeak = Espeak.locate()
+    spellings = sorted(set(names))
+    sounds = {espeak.run(["-v", "cmn-latn-pinyin", "-q", "-x"], in_context.format(name)) for name in spellings}
+    assert len(sounds) == len(spellings)
+
+
+@needs_espeak
 def test_same_seed_same_audio():
     espeak = Espeak.locate()
     a = synthesize("魏明是我们team的leader", "zh", seed=42, espeak=espeak)
