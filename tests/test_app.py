@@ -130,16 +130,16 @@ def test_compare_setups_side_by_side(client):
 
 def test_compare_paraformer_with_and_without_count_search(client):
     def setup(count_search):
-        return ["paraformer-demo", "as stored", "greedy", 4, 0.8, 0.9, 0, 16, count_search]
+        return ["paraformer-demo", "4bit", "greedy", 4, 0.8, 0.9, 0, 16, count_search]
 
     rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0), *setup(1),
                               "(none)", *setup(0)[1:], api_name="/compare")
     single, searched = rows["data"]
     assert (single[3], searched[3]) == ("single pass", "count search ±1")
-    # The two settings reach the pipeline: each writes its own text for the code-switched clip, with two
-    # of its ten units wrong (eight characters and two words; "report" is the hard one).
-    assert single[4] == "我刚把雨发到你的reemail了" and single[5] == "2 / 10"
-    assert searched[4] == "我刚把的recel发到你的email了" and searched[5] == "2 / 10"
+    # The two settings reach the pipeline: at 4 bits the single pass writes "email" as "的mail", count
+    # search gets it right; "report" stays wrong in both.
+    assert single[4] == "我刚把的到发到你的的mail了" and single[5] == "4 / 10"
+    assert searched[4] == "我刚把的到发到你的email了" and searched[5] == "2 / 10"
 
 
 def test_learn_lists_the_shape_at_every_stage(client):
