@@ -17,6 +17,7 @@ from ..errors import CheckpointError
 from ..trace import NO_TRACE, Trace
 from .activations import relu
 from .attention import attention, key_padding_mask
+from .depthwise import depthwise_conv
 
 
 def sinusoidal_position_encoding(length: int, depth: int) -> mx.array:
@@ -46,7 +47,7 @@ def fsmn_memory(fsmn_block: nn.Conv1d, x: mx.array, mask: mx.array | None, left:
     kernel = fsmn_block.weight.shape[1]
     left = (kernel - 1) // 2 if left is None else left
     padded = mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)])
-    out = fsmn_block(padded) + x
+    out = depthwise_conv(padded, fsmn_block.weight) + x
     if mask is not None:
         out = out * mask[..., None]
     return out
