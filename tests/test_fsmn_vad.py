@@ -15,15 +15,7 @@ from workbench.segment import speech_segments
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.fixture(scope="module")
-def vad():
-    try:
-        return FsmnVad.load("fsmn")
-    except CheckpointError as exc:  # scripts/test.sh installs it
-        pytest.skip(str(exc))
-
-
-def test_posteriors_match_upstream_fsmn(vad):
+def test_posteriors_match_upstream_fsmn(fsmn_vad):
     torch = pytest.importorskip("torch")
     encoder = pytest.importorskip("funasr.models.fsmn_vad_streaming.encoder")
     import yaml
@@ -33,33 +25,33 @@ def test_posteriors_match_upstream_fsmn(vad):
     state = torch.load(src / "model.pt", map_location="cpu", weights_only=True)
     upstream.load_state_dict({k.removeprefix("encoder."): v for k, v in state.items()})
     upstream.eval()
-    _, feats = vad.frontend(load_audio(ROOT / "sample_audio" / "zh_1.flac"))
+    _, feats = fsmn_vad.frontend(load_audio(ROOT / "sample_audio" / "zh_1.flac"))
     with torch.no_grad():
         expected = upstream(torch.from_numpy(feats)[None]).numpy()[0]
     import mlx.core as mx
 
-    ours = np.array(vad.model(mx.array(feats)[None]))[0]
+    ours = np.array(fsmn_vad.model(mx.array(feats)[None]))[0]
     assert ours.shape == expected.shape == (len(feats), 248)
     assert np.abs(ours - expected).max() < 1e-5
     # and the silence posterior both speak of: low inside the sentence, high in the padding
-    speech = vad.is_speech(1 - expected[:, 0])
+    speech = fsmn_vad.is_speech(1 - expected[:, 0])
     assert not speech[:5].any() and speech[len(speech) // 2]
 
 
-def test_long_clip_gives_the_energy_detectors_ten_sentences(vad):
+def test_long_clip_gives_the_energy_detectors_ten_sentences(fsmn_vad):
     audio = load_audio(ROOT / "sample_audio" / "long_zh.flac")
-    energy, fsmn = speech_segments(audio), speech_segments(audio, vad=vad)
+    energy, fsmn = speech_segments(audio), speech_segments(audio, vad=fsmn_vad)
     assert len(fsmn) == len(energy) == 10
     # measured: starts within 0.05 s, ends up to 0.15 s later (the network holds speech a little longer)
     assert all(abs(a[0] - b[0]) <= 0.06 and -0.01 <= b[1] - a[1] <= 0.2 for a, b in zip(energy, fsmn))
 
 
-def test_noise_without_speech_makes_no_segment(vad):
+def test_noise_without_speech_makes_no_segment(fsmn_vad):
     noise = np.random.default_rng(0).standard_normal(16000 * 5).astype(np.float32) * 0.1
-    assert speech_segments(noise, vad=vad) == []
+    assert speech_segments(noise, vad=fsmn_vad) == []
     assert speech_segments(noise) == [(0.0, 4.995)]  # the energy detector's known limit
-    assert speech_segments(np.zeros(16000 * 3, np.float32), vad=vad) == []
-    assert speech_segments(np.zeros(100, np.float32), vad=vad) == []  # shorter than one frame
+    assert speech_segments(np.zeros(16000 * 3, np.float32), vad=fsmn_vad) == []
+    assert speech_segments(np.zeros(100, np.float32), vad=fsmn_vad) == []  # shorter than one frame
 
 
 @pytest.mark.parametrize("config, message", [
@@ -94,7 +86,7 @@ def damaged_copy(tmp_path, damage) -> Path:
     (lambda d: (d / "config.yaml").write_text((d / "config.yaml").read_text().replace("proj_dim: 128", "proj_dim: 64")),
      "model.pt: shape mismatch: encoder.fsmn.0.linear.linear.weight has shape [128, 250], expected [64, 250]"),
 ])
-def test_damaged_checkpoints_are_refused(vad, tmp_path, damage, message):
+def test_damaged_checkpoints_are_refused(fsmn_vad, tmp_path, damage, message):
     with pytest.raises(CheckpointError, match=re.escape(message)):
         FsmnVad.load(damaged_copy(tmp_path, damage))
 

