@@ -14,6 +14,7 @@ import statistics
 import time
 
 from workbench.audio import SAMPLE_RATE
+from workbench.errors import WorkbenchError
 from workbench.fsmn_vad import FsmnVad, packaged_dir
 from workbench.long_recording import long_recording
 from workbench.segment import speech_segments
@@ -56,4 +57,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except WorkbenchError as exc:  # a bad model or VAD argument: one line, as the workbench command prints it
+        raise SystemExit(f"error: {exc}") from None

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 import workbench
+from workbench.errors import WorkbenchError
 from workbench.evaluate import error_rate, read_references
 from workbench.fsmn_vad import FsmnVad
 from workbench.long_recording import SAMPLES, long_recording
@@ -56,4 +57,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except WorkbenchError as exc:  # a bad model or VAD argument: one line, as the workbench command prints it
+        raise SystemExit(f"error: {exc}") from None
