@@ -29,20 +29,18 @@ SHAPES = {
 }
 
 
-def by_conv(x: mx.array, w: mx.array, left: int) -> mx.array:
+# The three ways, each given the input padded as `sanm.fsmn_memory` pads it.
+WAYS = {
+    "conv1d": lambda padded, w: mx.conv1d(padded, w, groups=w.shape[0]),
+    "shifted sums": lambda padded, w: _shifted_sum(padded, w[:, :, 0].T),
+    "depthwise_conv": depthwise_conv,
+}
+
+
+def memory(way, x: mx.array, w: mx.array, left: int) -> mx.array:
+    """The FSMN memory of `x` by `way`, the padding included, as in the model."""
     kernel = w.shape[1]
-    padded = mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)])
-    return mx.conv1d(padded, w, groups=x.shape[-1])
-
-
-def by_shifts(x: mx.array, w: mx.array, left: int) -> mx.array:
-    kernel = w.shape[1]
-    return _shifted_sum(mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)]), w[:, :, 0].T)
-
-
-def by_workbench(x: mx.array, w: mx.array, left: int) -> mx.array:
-    kernel = w.shape[1]
-    return depthwise_conv(mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)]), w)
+    return way(mx.pad(x, [(0, 0), (left, kernel - 1 - left), (0, 0)]), w)
 
 
 def median_ms(run, repeat: int) -> float:
@@ -59,20 +57,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    rows = []
     for name, (batch, frames, channels, kernel, left) in SHAPES.items():
         x = mx.random.normal((batch, frames, channels), key=mx.random.key(0))
         w = mx.random.normal((channels, kernel, 1), key=mx.random.key(1)) * 0.1
-        row = {"shape": name, "device": str(mx.default_device()),
-               "max_difference": mx.abs(by_conv(x, w, left) - by_shifts(x, w, left)).max().item()}
-        for way, memory in (("conv1d", by_conv), ("shifted sums", by_shifts), ("depthwise_conv", by_workbench)):
+        difference = memory(WAYS["conv1d"], x, w, left) - memory(WAYS["shifted sums"], x, w, left)
+        row = {"shape": name, "device": str(mx.default_device()), "max_difference": mx.abs(difference).max().item()}
+        for label, way in WAYS.items():
             # Not compiled: the workbench runs its models eagerly.
-            def forward(x, w, memory=memory):
-                return memory(x, w, left)
-            grad = mx.grad(lambda x, w, memory=memory: memory(x, w, left).square().sum(), argnums=(0, 1))
-            row[f"{way} forward ms"] = round(median_ms(lambda: forward(x, w), args.repeat), 3)
-            row[f"{way} forward+backward ms"] = round(median_ms(lambda: grad(x, w), args.repeat), 3)
-        rows.append(row)
+            grad = mx.grad(lambda x, w, way=way: memory(way, x, w, left).square().sum(), argnums=(0, 1))
+            row[f"{label} forward ms"] = round(median_ms(lambda: memory(way, x, w, left), args.repeat), 3)
+            row[f"{label} forward+backward ms"] = round(median_ms(lambda: grad(x, w), args.repeat), 3)
         print(json.dumps(row, ensure_ascii=False), flush=True)
 
 
