@@ -59,5 +59,5 @@ def main() -> None:
 if __name__ == "__main__":
     try:
         main()
-    except WorkbenchError as exc:  # a bad model or VAD argument: one line, as the workbench command prints it
+    except WorkbenchError as exc:  # the FSMN-VAD package missing: one line, as the workbench command prints it
         raise SystemExit(f"error: {exc}") from None
