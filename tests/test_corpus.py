@@ -280,3 +280,33 @@ def test_negative_counts_are_refused_before_anything_is_written(tmp_path, capsys
     assert main([str(tmp_path / "c"), "--zh", "-2", "--test-en", "-1", "--workers", "1"]) == 1
     assert capsys.readouterr().err.strip() == "error: counts cannot be negative: --zh -2, --test-en -1"
     assert not (tmp_path / "c").exists()
+
+
+def test_focus_adds_sentences_of_a_kind_that_repeat_nothing():
+    from workbench.corpus.build import plan
+
+    base = plan(300, 20, 50, 10, seed=4, skip_train=100)
+    focused = plan(300, 20, 50, 10, seed=4, skip_train=100, focus={"name-first": 60, "code-switched": 40})
+    assert focused[:len(base)] == base  # every other utterance as it was
+    extra = focused[len(base):]
+    assert [j.id for j in extra] == ([f"zh-train-name-first-{i:06d}" for i in range(60)]
+                                     + [f"zh-train-code-switched-{i:06d}" for i in range(40)])
+    assert all(j.split == "train" and j.language == "zh" and not j.held_out for j in extra)
+    surnames = set(S._ZH_SURNAMES)
+    assert all(j.text[0] in surnames and not j.text.startswith(("老", "小")) for j in extra[:60])
+    assert all(S.is_code_switched(j.text) for j in extra[60:])
+    # Past the test sentences, the skipped ones and the training ones, and no sentence twice.
+    earlier = set(S.sentences("zh", 50 + 100 + 300, seed=4))
+    assert not earlier & {j.text for j in extra} and len({j.text for j in extra}) == 100
+
+
+def test_focus_refuses_an_unknown_kind_or_a_count_that_is_not_one(tmp_path, capsys):
+    from workbench.corpus.build import main
+
+    assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "surnames=10", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: unknown --focus kind surnames: one of name-first, code-switched"
+    assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "name-first", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --focus takes KIND=N (N a whole number), not 'name-first'"
+    assert main([str(tmp_path / "c"), "--focus", "name-first=-3", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == "error: counts cannot be negative: --focus name-first -3"
+    assert not (tmp_path / "c").exists()

@@ -1,8 +1,8 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--skip-train K] [--piper-test N] [--piper-share F] \\
-        [--espeak PATH --espeak-data PATH]
+        --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--piper-test N] \\
+        [--piper-share F] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -19,6 +19,10 @@ Guarantees:
 * each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers;
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
   run was trained on) and builds the next ones, with the ids and audio a full build gives them;
+* `--focus KIND=N` adds N Mandarin training utterances of a kind the demo models still get wrong
+  (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`), ids zh-train-KIND-NNNNNN, drawn from
+  the stream past every test and training sentence of the build, so they repeat none of them
+  (nor each other);
 * `--piper-test N` also speaks the first N English test sentences with Piper's neural voice
   (`piper_voice.py`) into OUT/piper_test.jsonl, ids en-piper-NNNNNN; test.jsonl stays as it is;
 * `--piper-share F` gives Piper's voice to a seeded share F of the English training utterances
@@ -41,7 +45,7 @@ from pathlib import Path
 import soundfile as sf
 
 from ..errors import WorkbenchError
-from .sentences import split_sentences
+from .sentences import FOCUS_KINDS, focus_sentences, split_sentences
 from .synth import PIPER_VOICE, SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
 from .word_timing import WordTimer
 
@@ -60,16 +64,19 @@ class Job:
 
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
-         piper_test: int = 0, piper_share: float = 0.0) -> list[Job]:
+         piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
     # A negative skip would reach back into the test sentences, which come first in the stream.
     counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train,
-              "--piper-test": piper_test}
+              "--piper-test": piper_test, **{f"--focus {kind}": n for kind, n in (focus or {}).items()}}
     negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
     if negative:
         raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
+    unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))
+    if unknown:
+        raise ValueError(f"unknown --focus kind {', '.join(unknown)}: one of {', '.join(FOCUS_KINDS)}")
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
         train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed)
@@ -82,6 +89,17 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE
                 jobs.append(Job(uid, split, language, text, voice.name, held_out, useed))
+    # Focus sentences lie past every test and training sentence of the stream, so they can only
+    # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
+    taken: set[str] = set()
+    for kind, n in (focus or {}).items():
+        drawn = focus_sentences(kind, n + len(taken), test_zh + skip_train + zh, seed)
+        texts = [t for t in drawn if t not in taken][:n]
+        taken.update(texts)
+        for i, text in enumerate(texts):
+            uid = f"zh-train-{kind}-{i:06d}"
+            useed = utterance_seed(seed, uid)
+            jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed))
     if piper_test:
         _, sentences = split_sentences("en", 0, piper_test, seed)
         for i, text in enumerate(sentences):
@@ -128,13 +146,14 @@ def _run_job(job: Job) -> dict:
 
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
-                 skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0, workers: int = 1,
+                 skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
+                 focus: dict[str, int] | None = None, workers: int = 1,
                  espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -182,6 +201,16 @@ def load_manifest(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _focus_counts(values: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        kind, _, n = value.partition("=")
+        if not n.strip().lstrip("-").isdigit():
+            raise ValueError(f"--focus takes KIND=N (N a whole number), not {value!r}")
+        counts[kind] = counts.get(kind, 0) + int(n)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.corpus.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("out", help="output folder")
@@ -192,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", type=int, default=0, metavar="K",
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
+    parser.add_argument("--focus", action="append", default=[], metavar="KIND=N",
+                        help=f"N more Mandarin training utterances of a kind ({', '.join(FOCUS_KINDS)}); repeatable")
     parser.add_argument("--piper-test", type=int, default=0, metavar="N",
                         help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
     parser.add_argument("--piper-share", type=float, default=0.0, metavar="F",
@@ -201,10 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
     args = parser.parse_args(argv)
     try:
+        focus = _focus_counts(args.focus)
         espeak = Espeak.locate(args.espeak, args.espeak_data)
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
-                               piper_share=args.piper_share,
+                               piper_share=args.piper_share, focus=focus,
                                workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:

@@ -28,9 +28,10 @@ a request for k, so growing a training set never changes its test set (see `spli
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
-from typing import Callable
+from typing import Callable, Iterator
 
 LANGUAGES = ("zh", "en")
 ZH_LENGTH = (6, 30)  # Chinese characters + English words
@@ -743,28 +744,32 @@ def is_valid(text: str, language: str) -> bool:
     return EN_LENGTH[0] <= len(text.split()) <= EN_LENGTH[1]
 
 
+def _stream(language: str, seed: int) -> Iterator[str]:
+    """The seeded, endless stream of distinct valid sentences every list here is cut from."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    # Seeding with a string is stable across processes (str hashing is randomised, this is not).
+    rng = random.Random(f"workbench.corpus:{language}:{seed}")
+    seen: set[str] = set()
+    misses = 0
+    while True:
+        text = _one_sentence(language, rng)
+        if text in seen or not is_valid(text, language):
+            misses += 1
+            # The templates can only make so many sentences: stop rather than loop forever.
+            if misses > 20 * len(seen) + 1000:
+                raise ValueError(f"could not draw more than {len(seen)} distinct {language} sentences")
+            continue
+        seen.add(text)
+        yield text
+
+
 def sentences(language: str, n: int, seed: int) -> list[str]:
     """`n` distinct sentences in `language` ('zh' or 'en'), the same for the same seed.
 
     Prefix-stable: `sentences(l, k, s) == sentences(l, n, s)[:k]` for k <= n.
     """
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-    # Seeding with a string is stable across processes (str hashing is randomised, this is not).
-    rng = random.Random(f"workbench.corpus:{language}:{seed}")
-    out: list[str] = []
-    seen: set[str] = set()
-    misses = 0
-    while len(out) < n:
-        text = _one_sentence(language, rng)
-        if text in seen or not is_valid(text, language):
-            misses += 1
-            if misses > 20 * n + 1000:
-                raise ValueError(f"could not draw {n} distinct {language} sentences (got {len(out)})")
-            continue
-        seen.add(text)
-        out.append(text)
-    return out
+    return list(itertools.islice(_stream(language, seed), n))
 
 
 def split_sentences(language: str, n_train: int, n_test: int, seed: int) -> tuple[list[str], list[str]]:
@@ -775,3 +780,27 @@ def split_sentences(language: str, n_train: int, n_test: int, seed: int) -> tupl
     """
     drawn = sentences(language, n_test + n_train, seed)
     return drawn[n_test:], drawn[:n_test]
+
+
+def _opens_with_full_name(text: str) -> bool:
+    return text[0] in _ZH_SURNAMES and any(text.startswith(given, 1) for given in _ZH_GIVEN)
+
+
+# Kinds of Mandarin sentence a corpus can have more of (`focus_sentences`): those the demo models
+# still get wrong most often. A sentence's first syllable has no spoken context before it, and
+# the surnames there differ from others only in tone (何 hé / 贺 hè, 黎 lí / 李 lǐ); code-switched
+# sentences are 1 in 10, and each English word in them rarer still.
+FOCUS_KINDS: dict[str, Callable[[str], bool]] = {
+    "name-first": _opens_with_full_name,
+    "code-switched": is_code_switched,
+}
+
+
+def focus_sentences(kind: str, n: int, after: int, seed: int) -> list[str]:
+    """The first `n` Mandarin sentences of kind `kind` past the first `after` of the seeded stream.
+
+    `kind` is a key of `FOCUS_KINDS`. With `after` at least the test and training sentences of a
+    corpus, they repeat none of them.
+    """
+    keep = FOCUS_KINDS[kind]
+    return list(itertools.islice((t for t in itertools.islice(_stream("zh", seed), after, None) if keep(t)), n))
