@@ -123,13 +123,14 @@ def _with_rows(root, extra: list[str], tmp_path):
 
 
 @pytest.mark.parametrize("family, trainer, files", [
-    ("paraformer", train_paraformer, ["tokens.json", "english_bpe.json"]),
+    ("paraformer", train_paraformer, ["tokens.json", "english_bpe.json", "am.mvn"]),
     ("nano", train_nano, ["tokenizer.json"]),
 ])
 def test_init_continues_on_a_larger_corpus_with_the_earlier_vocabulary(family, trainer, files, corpus, tmp_path):
     first = trainer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
     # New sentences made of words the first corpus had: a vocabulary built from them would differ
-    # (other counts, other merges), so continuing must keep the first run's.
+    # (other counts, other merges), so continuing must keep the first run's; and the normalisation
+    # its weights were trained on (this corpus's own frame statistics differ).
     larger = _with_rows(corpus, ["今天天气很好", "good world", "hello you today"], tmp_path)
     second = trainer(larger, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=first)
     for name in files:

@@ -217,11 +217,11 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
                              "(rebuild the corpus with this version of workbench.corpus.build)")
     _check_train_only(config.train_only, init)
     examples = load_examples(rows, corpus, FrontendConf(), workers)
-    if config.train_only is None:
+    if init is None:
         shift, scale = global_cmvn(examples)
     else:
-        # Frozen layers were trained on the earlier run's normalisation; this corpus's own would move
-        # their inputs.
+        # The earlier run's weights were trained on its normalisation; this corpus's own statistics
+        # (another mix of languages and sentence kinds) would move every layer's inputs at step 0.
         cmvn = CMVN.from_file(Path(init) / "am.mvn")
         shift, scale = cmvn.shift, cmvn.scale
     targets = [vocab.encode(e.text) for e in examples]
