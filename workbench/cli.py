@@ -361,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=12000, help="padded LFR frames per batch")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop and checkpoint after this long")
     p.add_argument("--workers", type=int, default=8, help="processes for feature extraction")
-    p.add_argument("--init", metavar="MODEL_DIR", help="start from the weights of an earlier run's model/")
+    p.add_argument("--init", metavar="MODEL_DIR",
+                   help="start from the weights of an earlier run's model/ (keeping its vocabulary and am.mvn)")
     p.add_argument("--ctc-weight", type=float, default=0.0, help="weight of the auxiliary CTC loss on the encoder")
     p.add_argument("--sampling-ratio", type=float, default=0.75, help="Paraformer's glancing ratio")
     p.add_argument("--quantity-weight", type=float, default=1.0,
