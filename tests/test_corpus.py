@@ -94,6 +94,55 @@ def test_code_switch_uses_pinyin_voice_for_hanzi():
     assert args[:2] == ["-v", "cmn-latn-pinyin+m1"] and payload == "我们明天开会"
 
 
+
+def test_a_pitch_range_wraps_mandarin_in_ssml_prosody_and_only_mandarin():
+    args, payload = espeak_args("我们明天开会", Voice("zh", "cmn", "m1"), 180, 50, pitch_range="x-high")
+    assert args[:3] == ["-m", "-v", "cmn-latn-pinyin+m1"]
+    assert payload == '<speak><prosody range="x-high">我们明天开会</prosody></speak>'
+    _, payload = espeak_args("我刚把report发到你的email了", Voice("zh", "cmn", "f2"), 180, 50, pitch_range="high")
+    assert payload.startswith('<speak><prosody range="high"><voice name="cmn-latn-pinyin+f2">我刚把</voice>')
+    with pytest.raises(ValueError, match="pitch range 'wide' is not one of x-low, low, medium, high, x-high"):
+        espeak_args("我们明天开会", Voice("zh", "cmn", "m1"), 180, 50, pitch_range="wide")
+    with pytest.raises(ValueError, match="a pitch range is for Mandarin voices"):
+        espeak_args("we meet tomorrow", Voice("en", "en-us", "m1"), 180, 50, pitch_range="high")
+
+
+def _pitch_spread(audio: np.ndarray, sr: int = 16000) -> float:
+    """The 90th over the 10th percentile of the pitch of the clearly voiced 40 ms frames."""
+    pitches = []
+    for start in range(0, len(audio) - 640, 160):
+        frame = audio[start:start + 640]
+        if np.sqrt(np.mean(frame**2)) < 0.02:
+            continue
+        ac = np.correlate(frame, frame, "full")[639:]
+        lag = sr // 250 + int(np.argmax(ac[sr // 250:sr // 60]))
+        if ac[lag] > 0.5 * ac[0]:
+            pitches.append(sr / lag)
+    return float(np.percentile(pitches, 90) / np.percentile(pitches, 10))
+
+
+@needs_espeak
+@pytest.mark.parametrize("variant", ["m1", "m3", "f2"])
+def test_a_wider_pitch_range_makes_a_rising_tone_rise_further(variant):
+    # 黎 (lí) rises; in the demos' voices by 14-18 %, with range="x-high" by 27-37 % (measured).
+    espeak, voice = Espeak.locate(), Voice("zh", "cmn", variant)
+    plain = synthesize("黎", "zh", 7, espeak, voice=voice, augment=False)
+    wide = synthesize("黎", "zh", 7, espeak, voice=voice, augment=False, pitch_range="x-high")
+    assert wide.params == {**plain.params, "pitch_range": "x-high"} and "pitch_range" not in plain.params
+    assert _pitch_spread(wide.audio) - 1 > 1.5 * (_pitch_spread(plain.audio) - 1) > 0.15
+
+
+def test_a_corpus_pitch_range_reaches_every_mandarin_utterance_and_no_english_one():
+    from workbench.corpus.build import plan
+
+    base = plan(20, 20, 10, 10, seed=2, focus={"name-first": 5})
+    wide = plan(20, 20, 10, 10, seed=2, focus={"name-first": 5}, zh_pitch_range="x-high")
+    assert [(j.id, j.text, j.voice) for j in wide] == [(j.id, j.text, j.voice) for j in base]
+    assert {(j.language, j.pitch_range) for j in wide} == {("zh", "x-high"), ("en", None)}
+    assert all(j.pitch_range is None for j in base)
+    with pytest.raises(ValueError, match="--zh-pitch-range wide is not one of x-low, low, medium, high, x-high"):
+        plan(20, 0, 0, 0, seed=2, zh_pitch_range="wide")
+
 @needs_espeak
 @pytest.mark.parametrize("names, in_context", [(S._ZH_SURNAMES, "{}春梅"), (S._ZH_GIVEN, "王{}")],
                          ids=["surnames", "given names"])

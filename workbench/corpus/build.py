@@ -1,8 +1,8 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--piper-test N] \\
-        [--piper-share F] [--espeak PATH --espeak-data PATH]
+        --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE] \\
+        [--piper-test N] [--piper-share F] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -23,6 +23,8 @@ Guarantees:
   (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`), ids zh-train-KIND-NNNNNN, drawn from
   the stream past every test and training sentence of the build, so they repeat none of them
   (nor each other);
+* `--zh-pitch-range RANGE` speaks every Mandarin utterance (test split too) inside espeak's SSML
+  `<prosody range>` (`synth.PITCH_RANGES`), for wider tone contours; manifests record it;
 * `--piper-test N` also speaks the first N English test sentences with Piper's neural voice
   (`piper_voice.py`) into OUT/piper_test.jsonl, ids en-piper-NNNNNN; test.jsonl stays as it is;
 * `--piper-share F` gives Piper's voice to a seeded share F of the English training utterances
@@ -46,7 +48,7 @@ import soundfile as sf
 
 from ..errors import WorkbenchError
 from .sentences import FOCUS_KINDS, focus_sentences, split_sentences
-from .synth import PIPER_VOICE, SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
+from .synth import PIPER_VOICE, PITCH_RANGES, SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
 from .word_timing import WordTimer
 
 HELD_OUT_EVERY = 5
@@ -61,10 +63,12 @@ class Job:
     voice: str
     held_out: bool
     seed: int
+    pitch_range: str | None = None
 
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
-         piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None) -> list[Job]:
+         piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None,
+         zh_pitch_range: str | None = None) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
@@ -74,6 +78,8 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
     if negative:
         raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
+    if zh_pitch_range is not None and zh_pitch_range not in PITCH_RANGES:
+        raise ValueError(f"--zh-pitch-range {zh_pitch_range} is not one of {', '.join(PITCH_RANGES)}")
     unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))
     if unknown:
         raise ValueError(f"unknown --focus kind {', '.join(unknown)}: one of {', '.join(FOCUS_KINDS)}")
@@ -88,7 +94,8 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 voice = pick_voice(language, useed, held_out=held_out)
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE
-                jobs.append(Job(uid, split, language, text, voice.name, held_out, useed))
+                jobs.append(Job(uid, split, language, text, voice.name, held_out, useed,
+                                zh_pitch_range if language == "zh" else None))
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
@@ -99,7 +106,8 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
         for i, text in enumerate(texts):
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
-            jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed))
+            jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed,
+                            zh_pitch_range))
     if piper_test:
         _, sentences = split_sentences("en", 0, piper_test, seed)
         for i, text in enumerate(sentences):
@@ -133,7 +141,7 @@ def _run_job(job: Job) -> dict:
     assert _ESPEAK is not None and _OUT is not None
     piper = _piper() if job.voice == PIPER_VOICE.name else None
     utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice), timer=_TIMER,
-                     piper=piper)
+                     piper=piper, pitch_range=job.pitch_range)
     rel = f"audio/{job.id}.flac"
     sf.write(_OUT / rel, utt.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     row = {
@@ -147,13 +155,13 @@ def _run_job(job: Job) -> dict:
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
                  skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
-                 focus: dict[str, int] | None = None, workers: int = 1,
+                 focus: dict[str, int] | None = None, zh_pitch_range: str | None = None, workers: int = 1,
                  espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -223,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
     parser.add_argument("--focus", action="append", default=[], metavar="KIND=N",
                         help=f"N more Mandarin training utterances of a kind ({', '.join(FOCUS_KINDS)}); repeatable")
+    parser.add_argument("--zh-pitch-range", metavar="RANGE",
+                        help=f"speak Mandarin with espeak's SSML pitch range RANGE ({', '.join(PITCH_RANGES)}): "
+                             "wider tone contours; default: as earlier corpora, no SSML")
     parser.add_argument("--piper-test", type=int, default=0, metavar="N",
                         help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
     parser.add_argument("--piper-share", type=float, default=0.0, metavar="F",
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         espeak = Espeak.locate(args.espeak, args.espeak_data)
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
-                               piper_share=args.piper_share, focus=focus,
+                               piper_share=args.piper_share, focus=focus, zh_pitch_range=args.zh_pitch_range,
                                workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:

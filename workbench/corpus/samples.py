@@ -4,6 +4,7 @@
 English and code-switched speech from the training voices, a noisy clip, one voice never seen in
 training per language, and one clip over 30 s (several sentences with pauses), so the long-audio
 path has something to chew on. Sentences come from the corpus test split, never from training.
+`--zh-pitch-range RANGE` speaks the Mandarin clips as a corpus built with that option does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from .sentences import is_code_switched, split_sentences
-from .synth import HELD_OUT_VOICES, SAMPLE_RATE, Espeak, coloured_noise, synthesize, voice_by_name
+from .synth import HELD_OUT_VOICES, PITCH_RANGES, SAMPLE_RATE, Espeak, coloured_noise, synthesize, voice_by_name
 
 SEED = 0
 N_TRAIN, N_TEST = 24000, 600  # the corpus sizes of the demo models' training run
@@ -44,14 +45,15 @@ def clips() -> list[dict]:
     ]
 
 
-def render(spec: dict, espeak: Espeak, index: int) -> np.ndarray:
+def render(spec: dict, espeak: Espeak, index: int, zh_pitch_range: str | None = None) -> np.ndarray:
     rng = np.random.default_rng(1000 + index)
     voice = voice_by_name(spec["voice"])
     pause = np.zeros(int(0.6 * SAMPLE_RATE), np.float32)
     parts = []
     for k, text in enumerate(spec["texts"]):
-        parts += [synthesize(text, spec["language"], 10_000 * index + k, espeak, voice=voice, augment=False).audio,
-                  pause]
+        utt = synthesize(text, spec["language"], 10_000 * index + k, espeak, voice=voice, augment=False,
+                         pitch_range=zh_pitch_range if spec["language"] == "zh" else None)
+        parts += [utt.audio, pause]
     audio = np.concatenate(parts[:-1])
     if "snr_db" in spec:
         noise = coloured_noise(len(audio), "pink", rng)
@@ -63,13 +65,15 @@ def render(spec: dict, espeak: Espeak, index: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--zh-pitch-range", choices=PITCH_RANGES,
+                        help="the Mandarin clips in espeak's SSML pitch range (as a corpus built with it)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     espeak = Espeak.locate()
     lines = ["file\tlanguage\ttext"]
     for index, spec in enumerate(clips()):
         name = f"{spec['name']}.flac"
-        sf.write(args.out / name, render(spec, espeak, index), SAMPLE_RATE, subtype="PCM_16")
+        sf.write(args.out / name, render(spec, espeak, index, args.zh_pitch_range), SAMPLE_RATE, subtype="PCM_16")
         lines.append(f"{name}\t{spec['language']}\t{' '.join(spec['texts'])}")
     (args.out / "refs.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines) - 1} clips to {args.out}")

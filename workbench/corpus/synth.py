@@ -82,6 +82,10 @@ PIPER_VOICE = Voice("en", "piper", "en_US-joe-medium")
 # Mandarin; en at 130-190 gives 155-225 words/min counting number words.
 RATES = {"zh": (150, 210), "en": (130, 190)}
 PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
+# SSML `<prosody range>` words: how far espeak moves the pitch within the voice. Its male Mandarin
+# voices move a syllable's pitch by a few hertz (贺 99 → 79 Hz in cmn+m3), too little for a model
+# to tell tones apart by; "x-high" about doubles that. None: no SSML, the audio of earlier corpora.
+PITCH_RANGES = ("x-low", "low", "medium", "high", "x-high")
 
 
 def voice_by_name(name: str) -> Voice:
@@ -190,25 +194,37 @@ class Espeak:
 # Synthesis
 
 
-def espeak_args(text: str, voice: Voice, rate: int, pitch: int, amplitude: int = 100) -> tuple[list[str], str]:
-    """Command-line arguments and the text (plain or SSML) espeak-ng is given for `text`."""
+def espeak_args(text: str, voice: Voice, rate: int, pitch: int, amplitude: int = 100,
+                pitch_range: str | None = None) -> tuple[list[str], str]:
+    """Command-line arguments and the text (plain or SSML) espeak-ng is given for `text`.
+
+    `pitch_range` (one of `PITCH_RANGES`, Mandarin voices only) wraps the text in SSML prosody.
+    """
     prosody = ["-s", str(rate), "-p", str(pitch), "-a", str(amplitude), "--stdout"]
     if voice.language == "en":
+        if pitch_range is not None:
+            raise ValueError("a pitch range is for Mandarin voices (for tones); English keeps its word timings")
         return ["-v", voice.name, *prosody], text
+    if pitch_range is not None and pitch_range not in PITCH_RANGES:
+        raise ValueError(f"pitch range {pitch_range!r} is not one of {', '.join(PITCH_RANGES)}")
     hanzi = f"cmn-latn-pinyin+{voice.variant}"
     if not re.search(r"[A-Za-z]", text):
-        return ["-v", hanzi, *prosody], text
-    # Code-switched: Chinese runs with the pinyin voice, Latin runs with `cmn` (reads Latin as English).
-    parts = []
-    for run in re.findall(r"[A-Za-z' ]*[A-Za-z]|[^A-Za-z]+", text):
-        name = voice.name if re.match(r"[A-Za-z]", run) else hanzi
-        parts.append(f'<voice name="{name}">{run.strip()}</voice>')
-    return ["-m", "-v", hanzi, *prosody], "<speak>" + "".join(parts) + "</speak>"
+        if pitch_range is None:
+            return ["-v", hanzi, *prosody], text
+        body = text
+    else:
+        # Code-switched: Chinese runs with the pinyin voice, Latin runs with `cmn` (reads Latin as English).
+        body = "".join(f'<voice name="{voice.name if re.match(r"[A-Za-z]", run) else hanzi}">{run.strip()}</voice>'
+                       for run in re.findall(r"[A-Za-z' ]*[A-Za-z]|[^A-Za-z]+", text))
+    if pitch_range is not None:
+        body = f'<prosody range="{pitch_range}">{body}</prosody>'
+    return ["-m", "-v", hanzi, *prosody], f"<speak>{body}</speak>"
 
 
-def speak(text: str, voice: Voice, rate: int, pitch: int, espeak: Espeak, amplitude: int = 100) -> np.ndarray:
+def speak(text: str, voice: Voice, rate: int, pitch: int, espeak: Espeak, amplitude: int = 100,
+          pitch_range: str | None = None) -> np.ndarray:
     """espeak-ng's rendering of `text`, 16 kHz mono float32, with its own silences."""
-    args, payload = espeak_args(text, voice, rate, pitch, amplitude)
+    args, payload = espeak_args(text, voice, rate, pitch, amplitude, pitch_range)
     wav = espeak.run(args, payload)
     # espeak streams to stdout, so its WAV header carries a placeholder length; libsndfile copes.
     data, rate_in = sf.read(io.BytesIO(wav), dtype="float32", always_2d=False)
@@ -248,13 +264,15 @@ class Utterance:
 
 
 def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice | None = None,
-               augment: bool = True, timer: WordTimer | None = None, piper: PiperSpeaker | None = None) -> Utterance:
+               augment: bool = True, timer: WordTimer | None = None, piper: PiperSpeaker | None = None,
+               pitch_range: str | None = None) -> Utterance:
     """Speak `text` with seeded prosody and augmentation; the same arguments give the same samples.
 
     `voice` defaults to a seeded choice among the training voices of `language`. With a `timer`,
     English utterances also get each word's start in the final audio (Mandarin ones do not: their
     voice switches inside the text, and their token counts need no such help). `PIPER_VOICE`
-    needs `piper` (a `piper_voice.PiperSpeaker`), and gets no word timings.
+    needs `piper` (a `piper_voice.PiperSpeaker`), and gets no word timings. `pitch_range`: see
+    `PITCH_RANGES` (espeak Mandarin voices).
     """
     rng = np.random.default_rng(seed)
     voice = voice or pick_voice(language, seed)
@@ -268,8 +286,8 @@ def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice
         prosody = {"length_scale": length_scale(rate)}
         spoken = piper.speak(text, prosody["length_scale"])
     else:
-        prosody = {"rate": rate, "pitch": pitch}
-        spoken = speak(text, voice, rate, pitch, espeak)
+        prosody = {"rate": rate, "pitch": pitch, **({"pitch_range": pitch_range} if pitch_range else {})}
+        spoken = speak(text, voice, rate, pitch, espeak, pitch_range=pitch_range)
     speech, cut = _trim(spoken)
     audio, aug = _augment(speech, rng) if augment else (_pad(speech, PLAIN_PAD_S, PLAIN_PAD_S), {"clean": True})
     starts = None
