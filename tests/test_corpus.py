@@ -94,7 +94,6 @@ def test_code_switch_uses_pinyin_voice_for_hanzi():
     assert args[:2] == ["-v", "cmn-latn-pinyin+m1"] and payload == "我们明天开会"
 
 
-
 def test_a_pitch_range_wraps_mandarin_in_ssml_prosody_and_only_mandarin():
     args, payload = espeak_args("我们明天开会", Voice("zh", "cmn", "m1"), 180, 50, pitch_range="x-high")
     assert args[:3] == ["-m", "-v", "cmn-latn-pinyin+m1"]
@@ -142,6 +141,7 @@ def test_a_corpus_pitch_range_reaches_every_mandarin_utterance_and_no_english_on
     assert all(j.pitch_range is None for j in base)
     with pytest.raises(ValueError, match="--zh-pitch-range wide is not one of x-low, low, medium, high, x-high"):
         plan(20, 0, 0, 0, seed=2, zh_pitch_range="wide")
+
 
 @needs_espeak
 @pytest.mark.parametrize("names, in_context", [(S._ZH_SURNAMES, "{}春梅"), (S._ZH_GIVEN, "王{}")],
