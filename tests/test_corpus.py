@@ -1,6 +1,7 @@
 """Synthetic corpus: sentence generator properties, espeak-ng synthesis and the corpus builder."""
 
 import functools
+import json
 import re
 import shutil
 import time
@@ -359,3 +360,54 @@ def test_focus_refuses_an_unknown_kind_or_a_count_that_is_not_one(tmp_path, caps
     assert main([str(tmp_path / "c"), "--focus", "name-first=-3", "--workers", "1"]) == 1
     assert capsys.readouterr().err.strip() == "error: counts cannot be negative: --focus name-first -3"
     assert not (tmp_path / "c").exists()
+
+
+def test_unseen_test_units_are_those_no_training_sentence_of_the_language_has():
+    from workbench.corpus.build import Job, unseen_test_units
+
+    def job(split, language, text):
+        return Job(f"{language}-{split}-0", split, language, text, "v", False, 0)
+
+    jobs = [job("train", "zh", "我去了北京"), job("train", "zh", "我刚把report发了"),
+            job("test", "zh", "我去了上海。"), job("test", "zh", "他把Report发了"),
+            job("train", "en", "the report is late"), job("test", "en", "The report, is early!"),
+            job("piper", "en", "nothing here counts")]
+    # Units as errors count them: case and punctuation ignored, characters and English words for
+    # Mandarin; a Mandarin sentence's English word counts for Mandarin only.
+    assert unseen_test_units(jobs) == {
+        "zh": {"units": 3, "share": 0.3, "most_frequent": ["上", "海", "他"]},
+        "en": {"units": 1, "share": 0.25, "most_frequent": ["early"]}}
+    # A language without training (or test) utterances has nothing to report.
+    assert unseen_test_units([j for j in jobs if not (j.language == "en" and j.split == "train")]) == {
+        "zh": unseen_test_units(jobs)["zh"]}
+
+
+def test_skipping_training_sentences_leaves_test_words_unlearnable():
+    """The stream never repeats a sentence, so templates with few fillings are used up early: past
+    40,000 sentences none has "percent" or 销售, which the test split (the first sentences) has."""
+    from workbench.corpus.build import UNSEEN_WARN_SHARE, plan, unseen_test_units
+
+    full = unseen_test_units(plan(2000, 2000, 600, 600, seed=0))
+    skipped = unseen_test_units(plan(2000, 2000, 600, 600, seed=0, skip_train=40000))
+    assert all(full[language]["share"] < UNSEEN_WARN_SHARE < skipped[language]["share"] for language in ("zh", "en"))
+    assert {"percent", "should", "students"} <= set(skipped["en"]["most_frequent"])
+    assert {"销", "售"} <= set(skipped["zh"]["most_frequent"])
+    assert not {"percent", "销"} & set(full["en"]["most_frequent"] + full["zh"]["most_frequent"])
+
+
+@needs_espeak
+def test_build_warns_when_the_test_split_has_units_no_training_sentence_has(tmp_path, capsys):
+    from workbench.corpus.build import main
+
+    assert main([str(tmp_path / "c"), "--zh", "2", "--test-zh", "1", "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out.splitlines()[-1])
+    unseen = summary["unseen_test_units"]
+    assert set(unseen) == {"zh"} and unseen["zh"]["share"] > 0.01
+    test_text = load_manifest(tmp_path / "c" / "test.jsonl")[0]["text"]
+    train_text = "".join(r["text"] for r in load_manifest(tmp_path / "c" / "train.jsonl"))
+    assert unseen["zh"]["units"] == len({c for c in test_text if c not in train_text})
+    assert err.strip().splitlines()[-1] == (
+        f"warning: {unseen['zh']['share']:.1%} of the zh test split's units are in no training sentence "
+        f"({unseen['zh']['units']} distinct, most often {' '.join(unseen['zh']['most_frequent'])}); "
+        "a small or --skip-train build leaves them out")

@@ -8,7 +8,6 @@ rate. Both use the same normalisation: lower case, punctuation removed.
 from __future__ import annotations
 
 import csv
-import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -18,14 +17,7 @@ from pathlib import Path
 from .corpus.build import load_manifest
 from .errors import WorkbenchError
 from .segment import transcribe_long
-from .text import split_words
-
-PUNCT = re.compile(r"[^\w\s']|_", re.UNICODE)
-
-
-def units(text: str, language: str) -> list[str]:
-    text = PUNCT.sub(" ", text).lower()
-    return split_words(text) if language == "zh" else text.split()
+from .text import units
 
 
 def edits(ref: list[str], hyp: list[str]) -> list[tuple[int, str, str]]:

@@ -34,6 +34,16 @@ def split_words(text: str) -> list[str]:
     return words
 
 
+PUNCT = re.compile(r"[^\w\s']|_", re.UNICODE)
+
+
+def units(text: str, language: str) -> list[str]:
+    """The units errors are counted in: lower case, punctuation dropped, then Chinese characters and
+    English words for Mandarin (code-switched) text, words for English."""
+    text = PUNCT.sub(" ", text).lower()
+    return split_words(text) if language == "zh" else text.split()
+
+
 def load_token_list(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
