@@ -19,10 +19,10 @@ ARTIFACTS = ROOT / "test-artifacts"
 CLIP = ROOT / "sample_audio" / "zh_1.flac"
 REFERENCE = "李建华二零二二年去了郑州工作"  # sample_audio/refs.tsv
 # What the bundled demos hear in it (greedy decoding is deterministic): nano-demo gets it exactly
-# right since its fourth run; paraformer-demo's eleventh to fourteenth runs write the near-homophone
-# 黎 for the surname 李 (its fifth to ninth runs had it exact; tests/test_demo_models.py has both
-# models' error bounds on every sample clip).
-PARAFORMER_TRANSCRIPT = "黎建华二零二二年去了郑州工作"
+# right since its fourth run, and paraformer-demo since its fifteenth (its eleventh to fourteenth
+# runs wrote the near-homophone 黎 for the surname 李; tests/test_demo_models.py has both models'
+# error bounds on every sample clip).
+PARAFORMER_TRANSCRIPT = REFERENCE
 NANO_TRANSCRIPT = REFERENCE
 # nano-demo's decoding steps, the last the stop token
 NANO_TOKENS = ["李", "建华", "二零", "二", "二", "年去了", "郑州", "工作", ""]
