@@ -2,6 +2,7 @@
 segments came out exactly and the worst error, and the mean error. Prints one JSON line.
 
     .venv/bin/python scripts/measure_long_audio.py MODEL [--seed N] [--vad fsmn|DIR] [--count-search K]
+        [--ctc-rescore W]
 
 `--seed` draws the gaps differently (the test uses 0); the bounds in tests/test_segment.py come from
 seeds 0, 1 and 2.
@@ -29,11 +30,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vad", help="an FSMN-VAD directory, or `fsmn` for the pip-installed one")
     parser.add_argument("--count-search", type=int, default=0)
+    parser.add_argument("--ctc-rescore", type=float, default=0.0)
     args = parser.parse_args()
     refs = {r["file"].rsplit("/", 1)[-1]: r for r in read_references(SAMPLES / "refs.tsv")}
     audio, names, spans = long_recording(600, seed=args.seed)
     pipeline = workbench.load(args.model)
-    options = {"count_search": args.count_search} if args.count_search else {}
+    options = {**({"count_search": args.count_search} if args.count_search else {}),
+               **({"ctc_rescore": args.ctc_rescore} if args.ctc_rescore else {})}
     start = time.perf_counter()
     result = transcribe_long(pipeline, audio, sample_rate=16000, vad=FsmnVad.load(args.vad) if args.vad else None,
                              **options)
@@ -49,6 +52,7 @@ def main() -> None:
         clip["worst"] = round(max(clip["worst"], rate), 3)
     print(json.dumps({
         "model": args.model, "seed": args.seed, "vad": args.vad, "count_search": args.count_search,
+        "ctc_rescore": args.ctc_rescore,
         "seconds": round(seconds, 1), "clips": len(names), "segments": len(segments),
         "each_clip_in_its_segment": len(segments) == len(names) and all(
             p["start"] <= s + 0.3 and p["end"] >= e - 0.3 for (s, e), p in zip(spans, segments)),

@@ -22,9 +22,9 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten
 
+from workbench.models.ctc import ctc_loss
 from workbench.models.paraformer import Paraformer, ParaformerConfig
 from workbench.train import paraformer as objective
-from workbench.train.ctc import ctc_loss
 from workbench.train.run import PARAFORMER_DEMO, Trainee
 
 VOCAB = 2241  # paraformer-demo's tokens

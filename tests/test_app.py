@@ -63,7 +63,7 @@ def test_long_clip_cut_by_fsmn_vad(client, monkeypatch):
     from workbench.app import models
     from workbench.errors import CheckpointError
 
-    defaults = ["greedy", 4, 0.8, 0.9, 0, 256, 0]  # the decoding controls' values
+    defaults = ["greedy", 4, 0.8, 0.9, 0, 256, 0, 0]  # the decoding controls' values
     try:
         models.fsmn_vad()
     except CheckpointError:
@@ -112,7 +112,7 @@ def test_internals_of_nano_follow_each_generated_token(client, nano_dirs):
 
 def test_compare_setups_side_by_side(client):
     def setup(model, precision="as stored"):
-        return [model, precision, "greedy", 4, 0.8, 0.9, 0, 16, 0]
+        return [model, precision, "greedy", 4, 0.8, 0.9, 0, 16, 0, 0]
 
     rows, a, b, c, figure = client.predict(
         None, "unseen_voice_zh.flac", REFS["unseen_voice_zh.flac"], "zh", 1, *setup("paraformer-demo"),
@@ -135,7 +135,7 @@ def test_compare_paraformer_with_and_without_count_search(client, tmp_path):
     from workbench.audio import load_audio
 
     def setup(count_search):
-        return ["paraformer-demo", "4bit", "greedy", 4, 0.8, 0.9, 0, 16, count_search]
+        return ["paraformer-demo", "4bit", "greedy", 4, 0.8, 0.9, 0, 16, count_search, 0]
 
     # en_1 spoken 15 % faster (resampled): at 4 bits CIF counts one token too few, and the single
     # pass drops a word that count search, trying the neighbouring counts, puts back. On the sample
@@ -149,6 +149,27 @@ def test_compare_paraformer_with_and_without_count_search(client, tmp_path):
     assert (single[3], searched[3]) == ("single pass", "count search ±1")
     assert single[4] == "there were sixty three bottles of water on table" and single[5] == "1 / 10"
     assert searched[4] == REFS["en_1.flac"] and searched[5] == "0 / 10"
+
+
+def test_compare_paraformer_with_and_without_ctc_rescoring(client, paraformer_dirs):
+    def setup(weight, model="paraformer-demo"):
+        return [model, "as stored", "greedy", 4, 0.8, 0.9, 0, 16, 0, weight]
+
+    # The code-switched clip: the decoder alone writes 雨诺 for "report", the CTC head's score
+    # picks the decoder's candidate that spells it (tests/test_ctc_rescore.py).
+    rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0), *setup(0.3),
+                              "(none)", *setup(0)[1:], api_name="/compare")
+    single, rescored = rows["data"]
+    assert (single[3], rescored[3]) == ("single pass", "CTC rescoring 0.3")
+    assert single[4] == "我刚把雨诺发到你的email了" and single[5] == "2 / 10"
+    assert rescored[4] == REFS["mixed_1.flac"] and rescored[5] == "0 / 10"
+    # A Paraformer without a CTC head (converted from upstream's layout): that set-up's row says
+    # why, the other still runs.
+    rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0),
+                              *setup(0.3, str(paraformer_dirs("tiny")[1])), "(none)", *setup(0)[1:],
+                              api_name="/compare")
+    assert rows["data"][0][4] == "我刚把雨诺发到你的email了"
+    assert rows["data"][1][4].startswith("error: CTC rescoring needs a CTC head: mlx has no ctc_head.safetensors")
 
 
 def test_learn_lists_the_shape_at_every_stage(client):

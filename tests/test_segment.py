@@ -72,6 +72,12 @@ LONG_AUDIO = {
     "paraformer-demo-count-search": ("paraformer-demo", {"count_search": 1}, {
         "zh_1.flac": 0.18, "en_1.flac": 0, "zh_2.flac": 0, "en_2.flac": 0, "zh_3.flac": 0.18,
         "mixed_1.flac": 0.30, "unseen_voice_zh.flac": 0, "unseen_voice_en.flac": 0.29}, 0.08),
+    # CTC rescoring at weight 0.3 (tests/test_ctc_rescore.py), seeds 0, 1 and 2: mixed_1 exact in
+    # 7–8 of 15–16 segments (single pass: 2–4), zh_1 in 13–15 of 16, zh_3 in only 2–3 (the CTC
+    # head too hears 何 for 贺), unseen_voice_en in 13–15 of 15; mean 2.2 %, 2.3 %, 2.0 %.
+    "paraformer-demo-ctc-rescore": ("paraformer-demo", {"ctc_rescore": 0.3}, {
+        "zh_1.flac": 0.18, "en_1.flac": 0, "zh_2.flac": 0, "en_2.flac": 0, "zh_3.flac": 0.18,
+        "mixed_1.flac": 0.30, "unseen_voice_zh.flac": 0, "unseen_voice_en.flac": 0.29}, 0.08),
     # Speech found by FunASR's FSMN-VAD (`vad="fsmn"`, the pip-installed checkpoint) instead of
     # frame energy: the same segments (each clip in its own); measured on seeds 0, 1 and 2: zh_1
     # exact in 8–12 of 16, zh_3 13–16 of 15–16, mixed_1 4–6, unseen_voice_en 11–15 of 15 (in one

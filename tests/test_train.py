@@ -61,7 +61,7 @@ def test_ctc_loss_and_gradient_match_torch(frames, sharpness):
     import mlx.core as mx
     import torch
 
-    from workbench.train.ctc import ctc_loss
+    from workbench.models.ctc import ctc_loss
 
     rng = np.random.default_rng(0)
     # The second case is long and confident: probabilities far below float32's range, and short

@@ -63,8 +63,8 @@ def _cmd_transcribe(args) -> None:
 
 
 def _decoding_options(args, pipeline) -> dict:
-    """Decoding settings: Nano's LLM decoding, or Paraformer's optional count search (its one
-    non-autoregressive pass has no other setting)."""
+    """Decoding settings: Nano's LLM decoding, or Paraformer's optional count search and CTC
+    rescoring (its one non-autoregressive pass has no other setting)."""
     from .decoding import DecodingConfig
 
     llm_flags = ("strategy", "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "beams",
@@ -73,15 +73,25 @@ def _decoding_options(args, pipeline) -> dict:
     if pipeline.kind != "fun_asr_nano":
         if given:
             raise WorkbenchError(f"--{given[0].replace('_', '-')} applies to Fun-ASR-Nano models only")
-        if not args.count_search:
-            return {}
+        from .models.ctc_rescore import MAX_WEIGHT
         from .pipelines.paraformer import MAX_COUNT_SEARCH
 
-        if not 0 <= args.count_search <= MAX_COUNT_SEARCH:
-            raise WorkbenchError(f"--count-search must be from 0 to {MAX_COUNT_SEARCH}, got {args.count_search}")
-        return {"count_search": args.count_search}
-    if args.count_search is not None:
-        raise WorkbenchError("--count-search applies to Paraformer models only")
+        options = {}
+        if args.count_search:
+            if not 0 <= args.count_search <= MAX_COUNT_SEARCH:
+                raise WorkbenchError(f"--count-search must be from 0 to {MAX_COUNT_SEARCH}, got {args.count_search}")
+            options["count_search"] = args.count_search
+        if args.ctc_rescore:
+            if not 0 <= args.ctc_rescore <= MAX_WEIGHT:
+                raise WorkbenchError(f"--ctc-rescore must be from 0 to {MAX_WEIGHT}, got {args.ctc_rescore}")
+            if pipeline.ctc_head is None:
+                raise WorkbenchError(f"--ctc-rescore needs a CTC head ({pipeline.name} has no ctc_head.safetensors; "
+                                     "only models trained with --ctc-weight have one)")
+            options["ctc_rescore"] = args.ctc_rescore
+        return options
+    paraformer_only = [f for f in ("count_search", "ctc_rescore") if getattr(args, f) is not None]
+    if paraformer_only:
+        raise WorkbenchError(f"--{paraformer_only[0].replace('_', '-')} applies to Paraformer models only")
     if args.llm_dtype:
         pipeline.set_llm_dtype(args.llm_dtype)
     values = {
@@ -284,6 +294,9 @@ def _add_decoding_flags(p) -> None:
     g.add_argument("--count-search", type=int, metavar="K",
                    help="also decode every token count within K of CIF's and keep the one the decoder "
                         "is surest of (0 to 3; 1 is the measured setting)")
+    g.add_argument("--ctc-rescore", type=float, metavar="W",
+                   help="choose among the decoder's 16 most likely sentences by its log-probability + W x the "
+                        "CTC head's (models trained with one, as paraformer-demo; 0.3 is the measured setting)")
 
 
 def build_parser() -> argparse.ArgumentParser:

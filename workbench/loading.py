@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import mlx.core as mx
-
 from .errors import CheckpointError
 from .pipelines.nano import NanoPipeline
 from .pipelines.paraformer import ParaformerPipeline
 from .safe_dir import check_model_dir
+from .weights import read_safetensors
 
 PIPELINES = {"paraformer": ParaformerPipeline, "fun_asr_nano": NanoPipeline}
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -44,15 +43,6 @@ def read_config(path: Path) -> dict:
     if not isinstance(config, dict) or config.get("model_type") not in PIPELINES:
         raise CheckpointError(f"{config_path}: model_type must be one of {sorted(PIPELINES)}")
     return config
-
-
-def read_safetensors(path: Path) -> dict[str, mx.array]:
-    if not path.is_file():
-        raise CheckpointError(f"{path}: weights file is missing")
-    try:
-        return mx.load(str(path))
-    except Exception as exc:  # MLX raises plain RuntimeError/ValueError for corrupt files
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
 def load(path_or_name: str | Path):

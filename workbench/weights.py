@@ -7,6 +7,8 @@ with the offending key names instead of running with random weights.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten
@@ -66,3 +68,12 @@ def load_weights_strict(model: nn.Module, weights: dict[str, mx.array], where: s
                else v for k, v in weights.items()}
     model.load_weights(list(weights.items()), strict=True)
     model.eval()
+
+
+def read_safetensors(path: Path) -> dict[str, mx.array]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weights file is missing")
+    try:
+        return mx.load(str(path))
+    except Exception as exc:  # MLX raises plain RuntimeError/ValueError for corrupt files
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None

@@ -1,5 +1,5 @@
 """Decoding settings as UI components, and the transcribe options they describe: Fun-ASR-Nano's
-`DecodingConfig`, or Paraformer's count search (its only setting; 0 is upstream's single pass).
+`DecodingConfig`, or Paraformer's count search and CTC rescoring (both 0: upstream's single pass).
 
 Used once for the shared inputs and once per Compare set-up, so the controls and their reading
 stay one piece.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..decoding import STRATEGIES, DecodingConfig
+from ..models.ctc_rescore import MAX_WEIGHT
 from ..pipelines.paraformer import MAX_COUNT_SEARCH
 
 
@@ -25,18 +26,29 @@ class DecodingControls:
         self.count_search = gr.Slider(0, MAX_COUNT_SEARCH, value=0, step=1, label="Count search ± (Paraformer)",
                                       info="Also decode this many token counts either side of CIF's and keep "
                                            "the one the decoder is surest of; 0 is upstream's single pass.")
+        self.ctc_rescore = gr.Slider(0, MAX_WEIGHT, value=0, step=0.1, label="CTC rescoring weight (Paraformer)",
+                                     info="Choose among the decoder's 16 likeliest sentences with the CTC head's "
+                                          "score at this weight (0.3 measured best; models trained with a CTC "
+                                          "head, as paraformer-demo); 0 is upstream's single pass.")
 
     @property
     def inputs(self) -> list:
         return [self.strategy, self.beams, self.temperature, self.top_p, self.seed, self.max_new_tokens,
-                self.count_search]
+                self.count_search, self.ctc_rescore]
 
 
-def transcribe_options(pipeline, strategy, beams, temperature, top_p, seed, max_new_tokens, count_search) -> dict:
+def transcribe_options(pipeline, strategy, beams, temperature, top_p, seed, max_new_tokens, count_search,
+                       ctc_rescore) -> dict:
     """DecodingControls.inputs' values → keyword arguments for `pipeline.transcribe`."""
     if pipeline.kind == "fun_asr_nano":
         return {"decoding": decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens)}
-    return {"count_search": int(count_search)} if count_search else {}
+    options = {"count_search": int(count_search)} if count_search else {}
+    if ctc_rescore:
+        if pipeline.ctc_head is None:
+            raise gr.Error(f"CTC rescoring needs a CTC head: {pipeline.name} has no ctc_head.safetensors "
+                           "(only models trained with one, as paraformer-demo). Set its weight to 0.")
+        options["ctc_rescore"] = float(ctc_rescore)
+    return options
 
 
 def decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens) -> DecodingConfig:
@@ -52,10 +64,12 @@ def decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens) -
 
 
 def describe(options: dict) -> str:
-    """A short label for tables: 'single pass', 'count search ±1', 'greedy', 'beam 4',
-    'sample T=0.8 p=0.9 seed 0'."""
+    """A short label for tables: 'single pass', 'count search ±1', 'CTC rescoring 0.3',
+    'count search ±1, CTC rescoring 0.3', 'greedy', 'beam 4', 'sample T=0.8 p=0.9 seed 0'."""
     if "decoding" not in options:
-        return f"count search ±{options['count_search']}" if options else "single pass"
+        parts = [f"count search ±{options['count_search']}"] if "count_search" in options else []
+        parts += [f"CTC rescoring {options['ctc_rescore']:g}"] if "ctc_rescore" in options else []
+        return ", ".join(parts) or "single pass"
     config = options["decoding"]
     if config.strategy == "beam":
         return f"beam {config.num_beams}"

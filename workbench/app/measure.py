@@ -68,8 +68,10 @@ def measure(setup: Setup, waveform: np.ndarray, repeats: int, vad=None) -> Outco
                 result = transcribe(loaded.pipeline, waveform, vad=vad, **options)
                 totals.append(result.timings["total"])
             run_bytes = mx.get_peak_memory() - resident
-    except (WorkbenchError, gr.Error) as exc:
+    except WorkbenchError as exc:
         return Outcome(setup, error=str(exc))
+    except gr.Error as exc:  # its str() is quoted
+        return Outcome(setup, error=exc.message)
     latency = statistics.median(totals)
     return Outcome(setup, text=result.text, decoding=describe(options),
                    latency_ms=latency, rtf=latency / 1000 / (len(waveform) / SAMPLE_RATE),

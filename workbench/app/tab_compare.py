@@ -1,6 +1,6 @@
 """Compare tab: the same clip through up to three set-ups side by side (models, precisions, Nano
-decoding strategies, Paraformer count search), with the differences in the text highlighted, error rates against an
-optional reference, latency and memory."""
+decoding strategies, Paraformer count search and CTC rescoring), with the differences in the text
+highlighted, error rates against an optional reference, latency and memory."""
 
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def _diff_label(o: Outcome, base: Outcome | None) -> str:
 
 def compare_tab(source: SourceControls) -> None:
     gr.Markdown("The audio above through up to three set-ups: other models, precisions (weights quantized at load "
-                "time), Fun-ASR-Nano decoding strategies, or Paraformer with and without count search. Set a "
+                "time), Fun-ASR-Nano decoding strategies, or Paraformer with and without count search or CTC "
+                "rescoring. Set a "
                 "set-up's model to (none) to leave it out.")
     with gr.Row():
         reference = gr.Textbox(label="Reference transcript (optional; filled in for sample clips)", scale=3)

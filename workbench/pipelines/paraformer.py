@@ -10,11 +10,13 @@ import numpy as np
 from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
+from ..models.ctc import CTC, CTC_HEAD_FILE
+from ..models.ctc_rescore import MAX_WEIGHT, rescore
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
 from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
-from ..weights import load_weights_strict
+from ..weights import load_weights_strict, read_safetensors
 from .common import (
     FRONTEND_NAMES,
     Stopwatch,
@@ -64,8 +66,10 @@ MAX_COUNT_SEARCH = 3
 class ParaformerPipeline:
     kind = "paraformer"
 
-    def __init__(self, model: Paraformer, cmvn: CMVN | None, tokens: list[str], name: str = ""):
+    def __init__(self, model: Paraformer, cmvn: CMVN | None, tokens: list[str], name: str = "",
+                 ctc_head: CTC | None = None):
         self.model = model
+        self.ctc_head = ctc_head  # trained alongside a demo model; upstream's have none
         self.config: ParaformerConfig = model.config
         self.frontend = WavFrontend(self.config.frontend_conf, cmvn)
         self.tokens = tokens
@@ -84,17 +88,23 @@ class ParaformerPipeline:
                                   f"config says {model.config.vocab_size}")
         load_weights_strict(model, weights, str(path))
         cmvn = CMVN.from_file(path / "am.mvn")
-        return cls(model, cmvn, tokens, name=path.name)
+        ctc_head = None
+        if (path / CTC_HEAD_FILE).is_file():
+            ctc_head = CTC(model.config.vocab_size, model.config.encoder_conf.output_size)
+            load_weights_strict(ctc_head, read_safetensors(path / CTC_HEAD_FILE), str(path / CTC_HEAD_FILE))
+        return cls(model, cmvn, tokens, name=path.name, ctc_head=ctc_head)
 
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names()
 
-    def transcribe(self, audio, *, sample_rate: int | None = None, capture=(), count_search: int = 0) -> Transcription:
-        return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture, count_search=count_search)[0]
+    def transcribe(self, audio, *, sample_rate: int | None = None, capture=(), count_search: int = 0,
+                   ctc_rescore: float = 0.0) -> Transcription:
+        return self.transcribe_batch([audio], sample_rate=sample_rate, capture=capture, count_search=count_search,
+                                     ctc_rescore=ctc_rescore)[0]
 
     @serialised
     def transcribe_batch(self, audios: list, *, sample_rate: int | None = None, capture=(),
-                         count_search: int = 0) -> list[Transcription]:
+                         count_search: int = 0, ctc_rescore: float = 0.0) -> list[Transcription]:
         """Several clips in one pass. Padding is masked everywhere (attention keys, FSMN inputs,
         CIF context, decoder tokens), so each result equals that clip transcribed alone; timings
         are the batch's.
@@ -104,9 +114,21 @@ class ParaformerPipeline:
         captured `predictor.alphas` and `predictor.fires` are the chosen count's rescaled ones, the
         weights the tokens were integrated from (the predictor's own are those of a single pass),
         and `extra` holds CIF's own count and every tried count's score.
+
+        `ctc_rescore` = w > 0 chooses among the decoder's most likely sentences (of the chosen
+        count) by decoder log-probability + w × the CTC head's log-likelihood
+        (`models/ctc_rescore.py`; models trained with a CTC head only); `extra["ctc_rescore"]`
+        then says which of the decoder's candidates won (rank 0: its own first choice). The
+        captures stay the single pass's; the tokens carry their decoder log-probabilities.
         """
         if not isinstance(count_search, int) or not 0 <= count_search <= MAX_COUNT_SEARCH:
             raise ValueError(f"count_search must be an integer from 0 to {MAX_COUNT_SEARCH}, got {count_search!r}")
+        if isinstance(ctc_rescore, bool) or not isinstance(ctc_rescore, (int, float)) \
+                or not 0 <= ctc_rescore <= MAX_WEIGHT:
+            raise ValueError(f"ctc_rescore must be a weight from 0 to {MAX_WEIGHT}, got {ctc_rescore!r}")
+        if ctc_rescore and self.ctc_head is None:
+            raise ValueError(f"{self.name or 'this model'} has no CTC head ({CTC_HEAD_FILE}), which ctc_rescore "
+                             "needs: only models trained with --ctc-weight have one")
         trace = Trace(capture, self.capture_names())
         watch = Stopwatch()
         waveforms, features = audio_features(self.frontend, audios, sample_rate, trace)
@@ -129,6 +151,7 @@ class ParaformerPipeline:
             watch.lap("count search")
         counts = [n if s else 0 for s, n in zip(signal, cif.token_num)]
         ids = best = None
+        rescored: list[dict | None] = [None] * len(waveforms)
         if max(counts) > 0:
             logits = self.model.decode(cif, enc, lengths, trace)
             logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
@@ -136,7 +159,12 @@ class ParaformerPipeline:
             best = mx.take_along_axis(logprobs, ids[..., None], axis=-1)[..., 0]
             mx.eval(ids, best)
             ids, best = ids.tolist(), best.tolist()
-        watch.lap("decoder")
+            watch.lap("decoder")
+            if ctc_rescore:
+                rescored = self._rescore(logprobs, enc, lengths, counts, ctc_rescore, ids, best)
+                watch.lap("ctc rescoring")
+        else:
+            watch.lap("decoder")
         timings = watch.finish()
 
         results = []
@@ -155,9 +183,32 @@ class ParaformerPipeline:
                 timings=dict(timings),
                 captures=_trim(trace.collect(b), lengths[b], n),
                 model=self.name,
-                extra={} if count_scores is None else {"cif_count": cif_counts[b], "count_scores": count_scores[b]},
+                extra=_extra(None if count_scores is None else (cif_counts[b], count_scores[b]), rescored[b]),
             ))
         return results
+
+    def _rescore(self, logprobs: mx.array, enc: mx.array, lengths: list[int], counts: list[int], weight: float,
+                 ids: list[list[int]], best: list[list[float]]) -> list[dict | None]:
+        """CTC rescoring of each clip with tokens: replaces its `ids` and `best` (the chosen
+        tokens' decoder log-probabilities) in place; returns what `extra` reports per clip."""
+        ctc_logits = self.ctc_head(enc)
+        scores = np.array(logprobs)
+        out: list[dict | None] = []
+        for b, n in enumerate(counts):
+            if n == 0:
+                out.append(None)
+                continue
+            choice = rescore(scores[b, :n], ctc_logits[b, : lengths[b]], weight, (BLANK_ID, SOS_ID, EOS_ID))
+            ids[b][:n] = choice["ids"]
+            best[b][:n] = [float(scores[b, i, t]) for i, t in enumerate(choice["ids"])]
+            out.append({"weight": weight, "rank": choice["rank"], "candidates": choice["candidates"]})
+        return out
+
+
+def _extra(count_search: tuple[int, dict] | None, rescored: dict | None) -> dict:
+    """What a transcription's `extra` says of the optional decoding steps that ran."""
+    extra = {} if count_search is None else {"cif_count": count_search[0], "count_scores": count_search[1]}
+    return extra if rescored is None else {**extra, "ctc_rescore": rescored}
 
 
 def _trim(captures: dict[str, np.ndarray], frames: int, tokens: int) -> dict[str, np.ndarray]:

@@ -33,7 +33,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     max_minutes: float = 0.0  # stop (and checkpoint) after this much wall time; 0 = no limit
     # Objective settings, kept here so train_config.json records the whole recipe.
-    ctc_weight: float = 0.0  # auxiliary CTC loss on the encoder (train/ctc.py); 0 = no CTC head
+    ctc_weight: float = 0.0  # auxiliary CTC loss on the encoder (models/ctc.py); 0 = no CTC head
     sampling_ratio: float = 0.75  # Paraformer's glancing ratio (upstream's default)
     quantity_weight: float = 1.0  # Paraformer's CIF quantity loss (upstream's predictor_weight)
     align_weight: float = 0.0  # Paraformer: CIF's running count at word starts (train/paraformer.py); 0 = off

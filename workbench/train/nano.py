@@ -11,9 +11,9 @@ from __future__ import annotations
 import mlx.core as mx
 import numpy as np
 
+from ..models.ctc import CTC, ctc_loss
 from ..models.fun_asr_nano import FunASRNano, n_audio_positions
 from ..pipelines.common import pad_stack as pad
-from .ctc import CTC, ctc_loss
 from .data import Example
 
 IGNORE = -100

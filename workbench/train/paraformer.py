@@ -20,9 +20,9 @@ import mlx.nn as nn
 import numpy as np
 
 from ..frontend import FrontendConf
+from ..models.ctc import CTC, ctc_loss
 from ..models.paraformer import Paraformer
 from ..pipelines.common import pad_stack as pad
-from .ctc import CTC, ctc_loss
 from .data import Example
 
 IGNORE = -1

@@ -16,13 +16,13 @@ from ..convert.common import write_model_dir
 from ..corpus.build import load_manifest
 from ..errors import CheckpointError, WorkbenchError
 from ..frontend import CMVN, FrontendConf
+from ..models.ctc import CTC, CTC_HEAD_FILE
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig
 from ..models.paraformer import Paraformer, ParaformerConfig
 from ..prompt import NanoPrompt
 from ..weights import load_weights_strict
 from . import nano as nano_objective
 from . import paraformer as paraformer_objective
-from .ctc import CTC
 from .data import batches, global_cmvn, load_examples
 from .loop import TrainConfig, train
 from .vocab import ParaformerVocab, train_nano_tokenizer
@@ -44,16 +44,15 @@ NANO_DEMO = {
 }
 
 
-# The training-only CTC head is exported beside the model, not in it, so inference loading stays
-# strict and upstream-shaped, while a continuation (`--init`) resumes the head instead of
-# relearning it: a fresh head's loss starts near 6 nats per token and its large gradients reach
-# the encoder for hundreds of steps (scripts/gpu/README.md, the eighth run).
-CTC_HEAD_FILE = "ctc_head.safetensors"
+# The CTC head is exported beside the model, not in it, so the model's weights stay upstream-shaped
+# (inference may use the head to rescore, `models/ctc_rescore.py`), while a continuation (`--init`)
+# resumes the head instead of relearning it: a fresh head's loss starts near 6 nats per token and
+# its large gradients reach the encoder for hundreds of steps (scripts/gpu/README.md, the eighth run).
 
 
 class Trainee(nn.Module):
     """What the optimiser updates: the inference model plus, when the recipe uses CTC, the
-    training-only CTC head on the encoder. Only `model` is exported as the model."""
+    CTC head on the encoder. Only `model` is exported as the model."""
 
     def __init__(self, model: nn.Module, ctc_vocab: int, encoder_dim: int, ctc_weight: float):
         super().__init__()

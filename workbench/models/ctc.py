@@ -1,12 +1,15 @@
-"""Connectionist temporal classification loss in MLX, for the auxiliary encoder head used in training.
+"""Connectionist temporal classification in MLX: the auxiliary encoder head, its loss, and the
+likelihood of given token sequences.
 
 Upstream trains Fun-ASR-Nano with a CTC branch on the audio encoder (`ctc_weight: 1.0`) and
 Paraformer supports one (`ctc_weight`, 0 for paraformer-large). A CTC head gives the encoder a
 direct, alignment-free signal for every token, which the demo recipes need: without it the
 Paraformer decoder, helped by glancing, learnt English as a language model and left the encoder
-untrained on English sounds. The head (`ctc.ctc_lo`, upstream's key) exists only in training.
+untrained on English sounds. The head (`ctc.ctc_lo`, upstream's key) is trained alongside the
+model and shipped beside it (`ctc_head.safetensors`), so that inference can also ask it how well a
+decoded sentence fits the audio (`ctc_rescore.py`); paraformer-large has none.
 
-The loss is the standard forward (alpha) recursion over the label sequence interleaved with
+The likelihood is the standard forward (alpha) recursion over the label sequence interleaved with
 blanks, in log space, vectorised over batch and label positions and looped over time. Its
 gradient is written out (the backward, beta, recursion and the state posteriors, as warp-ctc
 does) instead of left to autodiff: autodiff through the loop made the loss and its gradient
@@ -19,6 +22,9 @@ from __future__ import annotations
 
 import mlx.core as mx
 import mlx.nn as nn
+
+# Where a model directory keeps its CTC head, beside model.safetensors.
+CTC_HEAD_FILE = "ctc_head.safetensors"
 
 
 class CTC(nn.Module):
@@ -38,6 +44,12 @@ def ctc_loss(logits: mx.array, input_lens: mx.array, labels: mx.array, label_len
 
     logits [B, T, V]; labels [B, L] (padding past label_lens is ignored, any value in range).
     """
+    return (ctc_nll(logits, input_lens, labels, label_lens, blank) / mx.maximum(label_lens, 1)).mean()
+
+
+def ctc_nll(logits: mx.array, input_lens: mx.array, labels: mx.array, label_lens: mx.array,
+            blank: int = 0) -> mx.array:
+    """-log P(labels | inputs) per utterance [B], summed over all alignments (shapes as `ctc_loss`)."""
     B, T, _ = logits.shape
     S = 2 * labels.shape[1] + 1
     logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
@@ -56,8 +68,17 @@ def ctc_loss(logits: mx.array, input_lens: mx.array, labels: mx.array, label_len
     ends = (positions == last) | ((positions == last - 1) & (label_lens[:, None] > 0))
     skip = mx.where(can_skip, 0.0, NEG)[:, None, :]  # log-weight of a skip onto each state
     nll, _ = _ctc_nll(emit, skip, ends, input_lens.astype(mx.int32))
-    return (nll / mx.maximum(label_lens, 1)).mean()
+    return nll
 
+
+def sequence_log_likelihoods(logits: mx.array, sequences: list[list[int]], blank: int = 0) -> list[float]:
+    """log P(sequence | one clip's CTC logits [T, V]) for each candidate token sequence, in one batch."""
+    width = max(1, max(len(s) for s in sequences))
+    labels = mx.array([s + [blank] * (width - len(s)) for s in sequences])
+    n = len(sequences)
+    nll = ctc_nll(mx.broadcast_to(logits[None], (n, *logits.shape)), mx.full((n,), logits.shape[0]), labels,
+                  mx.array([len(s) for s in sequences]), blank)
+    return (-nll).tolist()
 
 # A large finite stand-in for log(0): -inf would give inf - inf = NaN in the posteriors.
 NEG = -1e30

@@ -1,0 +1,144 @@
+"""CTC rescoring (`ctc_rescore=w`): the CTC head arbitrates among the decoder's most likely sentences.
+
+The accuracy it buys on the test split is in paraformer-demo's model card; here: the likelihood
+is the sum over every alignment (checked against enumerating them), the N-best is the exact top of
+the decoder's choices, the chosen sentence is the best-scored candidate, the clip it was made for
+comes out right, 0 and a missing head behave as documented, and the captures do not change.
+"""
+
+import itertools
+import shutil
+from pathlib import Path
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import workbench
+from workbench.cli import main as cli_main
+from workbench.errors import CheckpointError
+from workbench.loading import resolve_model_path
+from workbench.models.ctc import sequence_log_likelihoods
+from workbench.models.ctc_rescore import decoder_nbest, rescore
+
+SAMPLES = Path(__file__).parent.parent / "sample_audio"
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    return workbench.load("paraformer-demo")
+
+
+def _collapse(path):
+    out = [t for i, t in enumerate(path) if i == 0 or t != path[i - 1]]
+    return tuple(t for t in out if t != 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_likelihood_sums_every_alignment(seed):
+    rng = np.random.default_rng(seed)
+    T, V = 5, 4
+    logits = rng.standard_normal((T, V)).astype(np.float32) * 2
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    sequences = [[], [1], [1, 1], [2, 3], [1, 2, 1], [3, 3, 3]]
+    totals = dict.fromkeys(map(tuple, sequences), 0.0)
+    for path in itertools.product(range(V), repeat=T):
+        key = _collapse(path)
+        if key in totals:
+            totals[key] += np.exp(sum(logp[t, k] for t, k in enumerate(path)))
+    got = sequence_log_likelihoods(mx.array(logits), sequences)
+    np.testing.assert_allclose(got, [np.log(totals[tuple(s)]) for s in sequences], rtol=1e-4)
+
+
+def test_nbest_is_the_exact_top_of_the_decoders_choices():
+    rng = np.random.default_rng(0)
+    logprobs = np.log(rng.dirichlet(np.ones(9) * 0.3, size=5))
+    got = decoder_nbest(logprobs, top_k=3, beam=10)
+    tops = [np.argsort(-row)[:3] for row in logprobs]
+    every = sorted(((sum(logprobs[i, t] for i, t in enumerate(ids)), list(ids)) for ids in itertools.product(*tops)),
+                   reverse=True)[:10]
+    assert [ids for ids, _ in got] == [[int(t) for t in ids] for _, ids in every]
+    assert [s for _, s in got] == pytest.approx([s for s, _ in every])
+    assert got[0][0] == [int(t) for t in logprobs.argmax(-1)]  # the first is the single pass's
+
+
+def test_the_choice_is_the_best_total():
+    rng = np.random.default_rng(1)
+    logprobs = np.log(rng.dirichlet(np.ones(6), size=3))
+    ctc_logits = mx.array(rng.standard_normal((12, 6)).astype(np.float32))
+    for weight in (0.0, 0.5, 3.0):
+        choice = rescore(logprobs, ctc_logits, weight, dropped=(0,))
+        nbest = decoder_nbest(logprobs)
+        ctc = sequence_log_likelihoods(ctc_logits, [[t for t in ids if t != 0] for ids, _ in nbest])
+        totals = [s + weight * c for (_, s), c in zip(nbest, ctc)]
+        assert choice["ids"] == nbest[int(np.argmax(totals))][0] and choice["candidates"] == len(nbest)
+    assert rescore(logprobs, ctc_logits, 0.0)["rank"] == 0
+
+
+def test_the_code_switched_clip_comes_out_right(pipeline):
+    # The case it was made for: the decoder alone hears "report" inside Mandarin as 雨诺, though
+    # re@@ and port are among its top 4 at those positions; the CTC head hears them.
+    plain = pipeline.transcribe(SAMPLES / "mixed_1.flac")
+    out = pipeline.transcribe(SAMPLES / "mixed_1.flac", ctc_rescore=0.3)
+    assert plain.text == "我刚把雨诺发到你的email了"
+    assert out.text == "我刚把report发到你的email了"
+    assert out.extra["ctc_rescore"]["rank"] > 0 and out.extra["ctc_rescore"]["candidates"] == 16
+    # Same count, same times; each token's score is its decoder log-probability.
+    assert [(t.start, t.end) for t in out.tokens] == [(t.start, t.end) for t in plain.tokens]
+    assert all(t.logprob <= 0 for t in out.tokens)
+
+
+@pytest.mark.parametrize("name", ["zh_1.flac", "en_1.flac", "en_2.flac"])
+def test_clips_the_decoder_is_sure_of_keep_its_choice(pipeline, name):
+    plain = pipeline.transcribe(SAMPLES / name)
+    out = pipeline.transcribe(SAMPLES / name, ctc_rescore=0.3)
+    assert out.text == plain.text and out.extra["ctc_rescore"]["rank"] == 0
+    assert [t.logprob for t in out.tokens] == pytest.approx([t.logprob for t in plain.tokens], abs=1e-6)
+
+
+def test_captures_and_batching_do_not_change_it(pipeline):
+    files = [SAMPLES / n for n in ("mixed_1.flac", "zh_3.flac", "en_1.flac")]
+    alone = [pipeline.transcribe(f, ctc_rescore=0.3) for f in files]
+    batch = pipeline.transcribe_batch(files, ctc_rescore=0.3)
+    assert [r.text for r in batch] == [r.text for r in alone]
+    assert [r.extra["ctc_rescore"]["rank"] for r in batch] == [r.extra["ctc_rescore"]["rank"] for r in alone]
+    captured = pipeline.transcribe(files[0], ctc_rescore=0.3, capture=["decoder.logits"])
+    assert captured.text == alone[0].text
+    # The captured logits are the decoder's, the same as in a single pass.
+    single = pipeline.transcribe(files[0], capture=["decoder.logits"])
+    np.testing.assert_array_equal(captured.captures["decoder.logits"], single.captures["decoder.logits"])
+
+
+def test_zero_is_upstreams_single_pass_and_silence_is_left_alone(pipeline):
+    plain = pipeline.transcribe(SAMPLES / "mixed_1.flac")
+    zero = pipeline.transcribe(SAMPLES / "mixed_1.flac", ctc_rescore=0)
+    assert zero.text == plain.text and zero.extra == {} == plain.extra
+    silent = pipeline.transcribe(np.zeros(16000, np.float32), sample_rate=16000, ctc_rescore=0.3)
+    assert silent.tokens == [] and silent.extra == {}
+
+
+@pytest.mark.parametrize("value", [-0.1, 5.5, True, "0.3"])
+def test_out_of_range_is_refused(pipeline, value):
+    with pytest.raises(ValueError, match=f"ctc_rescore must be a weight from 0 to 5.0, got {value!r}"):
+        pipeline.transcribe(SAMPLES / "en_1.flac", ctc_rescore=value)
+
+
+def test_a_model_without_a_head_says_so(tmp_path, paraformer_dirs, capsys):
+    _, converted = paraformer_dirs("tiny")  # converted from upstream's layout: no CTC head
+    pipeline = workbench.load(converted)
+    assert pipeline.ctc_head is None
+    with pytest.raises(ValueError, match=r"has no CTC head \(ctc_head.safetensors\), which ctc_rescore needs"):
+        pipeline.transcribe(SAMPLES / "en_1.flac", ctc_rescore=0.3)
+    assert cli_main(["transcribe", str(SAMPLES / "en_1.flac"), "--model", str(converted), "--ctc-rescore", "0.3"]) != 0
+    assert "--ctc-rescore needs a CTC head" in capsys.readouterr().err
+    assert cli_main(["transcribe", str(SAMPLES / "en_1.flac"), "--model", "nano-demo", "--ctc-rescore", "0.3"]) != 0
+    assert "--ctc-rescore applies to Paraformer models only" in capsys.readouterr().err
+
+
+def test_a_head_of_the_wrong_shape_is_refused_at_load(tmp_path):
+    model = tmp_path / "para"
+    shutil.copytree(resolve_model_path("paraformer-demo"), model)
+    head = mx.load(str(model / "ctc_head.safetensors"))
+    mx.save_safetensors(str(model / "ctc_head.safetensors"), {**head, "ctc_lo.bias": head["ctc_lo.bias"][:-1]})
+    with pytest.raises(CheckpointError, match="ctc_lo.bias"):
+        workbench.load(model)
