@@ -8,6 +8,7 @@ comes out right, 0 and a missing head behave as documented, and the captures do 
 
 import itertools
 import shutil
+import threading
 from pathlib import Path
 
 import mlx.core as mx
@@ -142,3 +143,15 @@ def test_a_head_of_the_wrong_shape_is_refused_at_load(tmp_path):
     mx.save_safetensors(str(model / "ctc_head.safetensors"), {**head, "ctc_lo.bias": head["ctc_lo.bias"][:-1]})
     with pytest.raises(CheckpointError, match="ctc_lo.bias"):
         workbench.load(model)
+
+
+def test_a_model_loaded_in_one_thread_rescores_in_another():
+    # A server loads models in one thread and transcribes in its workers: the head's weights must
+    # be evaluated at load, as the model's are (pipelines/common.py, `materialise`).
+    pipeline = workbench.load("paraformer-demo")
+    texts = []
+    worker = threading.Thread(target=lambda: texts.append(pipeline.transcribe(SAMPLES / "mixed_1.flac",
+                                                                              ctc_rescore=0.3).text))
+    worker.start()
+    worker.join()
+    assert texts == ["我刚把report发到你的email了"]

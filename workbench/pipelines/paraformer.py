@@ -76,6 +76,8 @@ class ParaformerPipeline:
         self.name = name
         self.lock = pass_lock()
         materialise(model)
+        if ctc_head is not None:
+            materialise(ctc_head)
         # LFR frames advance lfr_n fbank frames of frame_shift ms each.
         self.frame_seconds = self.config.frontend_conf.lfr_n * self.config.frontend_conf.frame_shift / 1000
 
