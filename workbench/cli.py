@@ -73,7 +73,6 @@ def _decoding_options(args, pipeline) -> dict:
     if pipeline.kind != "fun_asr_nano":
         if given:
             raise WorkbenchError(f"--{given[0].replace('_', '-')} applies to Fun-ASR-Nano models only")
-        from .models.ctc_rescore import MAX_WEIGHT
         from .pipelines.paraformer import MAX_COUNT_SEARCH
 
         options = {}
@@ -82,11 +81,10 @@ def _decoding_options(args, pipeline) -> dict:
                 raise WorkbenchError(f"--count-search must be from 0 to {MAX_COUNT_SEARCH}, got {args.count_search}")
             options["count_search"] = args.count_search
         if args.ctc_rescore:
-            if not 0 <= args.ctc_rescore <= MAX_WEIGHT:
-                raise WorkbenchError(f"--ctc-rescore must be from 0 to {MAX_WEIGHT}, got {args.ctc_rescore}")
-            if pipeline.ctc_head is None:
-                raise WorkbenchError(f"--ctc-rescore needs a CTC head ({pipeline.name} has no ctc_head.safetensors; "
-                                     "only models trained with --ctc-weight have one)")
+            try:
+                pipeline.check_ctc_rescore(args.ctc_rescore)
+            except ValueError as exc:
+                raise WorkbenchError(f"--ctc-rescore: {exc}") from None
             options["ctc_rescore"] = args.ctc_rescore
         return options
     paraformer_only = [f for f in ("count_search", "ctc_rescore") if getattr(args, f) is not None]

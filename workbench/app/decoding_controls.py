@@ -28,8 +28,8 @@ class DecodingControls:
                                            "the one the decoder is surest of; 0 is upstream's single pass.")
         self.ctc_rescore = gr.Slider(0, MAX_WEIGHT, value=0, step=0.1, label="CTC rescoring weight (Paraformer)",
                                      info="Choose among the decoder's 16 likeliest sentences with the CTC head's "
-                                          "score at this weight (0.3 measured best; models trained with a CTC "
-                                          "head, as paraformer-demo); 0 is upstream's single pass.")
+                                          "score at this weight (0.3 is the measured setting; models trained with "
+                                          "a CTC head, as paraformer-demo); 0 is upstream's single pass.")
 
     @property
     def inputs(self) -> list:
@@ -44,9 +44,10 @@ def transcribe_options(pipeline, strategy, beams, temperature, top_p, seed, max_
         return {"decoding": decoding_config(strategy, beams, temperature, top_p, seed, max_new_tokens)}
     options = {"count_search": int(count_search)} if count_search else {}
     if ctc_rescore:
-        if pipeline.ctc_head is None:
-            raise gr.Error(f"CTC rescoring needs a CTC head: {pipeline.name} has no ctc_head.safetensors "
-                           "(only models trained with one, as paraformer-demo). Set its weight to 0.")
+        try:
+            pipeline.check_ctc_rescore(float(ctc_rescore))
+        except ValueError as exc:
+            raise gr.Error(f"{exc}; set the CTC rescoring weight to 0") from None
         options["ctc_rescore"] = float(ctc_rescore)
     return options
 

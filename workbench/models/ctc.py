@@ -80,6 +80,7 @@ def sequence_log_likelihoods(logits: mx.array, sequences: list[list[int]], blank
                   mx.array([len(s) for s in sequences]), blank)
     return (-nll).tolist()
 
+
 # A large finite stand-in for log(0): -inf would give inf - inf = NaN in the posteriors.
 NEG = -1e30
 

@@ -96,6 +96,15 @@ class ParaformerPipeline:
             load_weights_strict(ctc_head, read_safetensors(path / CTC_HEAD_FILE), str(path / CTC_HEAD_FILE))
         return cls(model, cmvn, tokens, name=path.name, ctc_head=ctc_head)
 
+    def check_ctc_rescore(self, weight) -> None:
+        """ValueError unless `weight` is a CTC rescoring weight this model can use (the command
+        line and the app ask before transcribing, to say it their way)."""
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= MAX_WEIGHT:
+            raise ValueError(f"ctc_rescore must be a weight from 0 to {MAX_WEIGHT}, got {weight!r}")
+        if weight and self.ctc_head is None:
+            raise ValueError(f"{self.name or 'this model'} has no CTC head ({CTC_HEAD_FILE}), which ctc_rescore "
+                             "needs: only models trained with --ctc-weight have one")
+
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names()
 
@@ -125,12 +134,7 @@ class ParaformerPipeline:
         """
         if not isinstance(count_search, int) or not 0 <= count_search <= MAX_COUNT_SEARCH:
             raise ValueError(f"count_search must be an integer from 0 to {MAX_COUNT_SEARCH}, got {count_search!r}")
-        if isinstance(ctc_rescore, bool) or not isinstance(ctc_rescore, (int, float)) \
-                or not 0 <= ctc_rescore <= MAX_WEIGHT:
-            raise ValueError(f"ctc_rescore must be a weight from 0 to {MAX_WEIGHT}, got {ctc_rescore!r}")
-        if ctc_rescore and self.ctc_head is None:
-            raise ValueError(f"{self.name or 'this model'} has no CTC head ({CTC_HEAD_FILE}), which ctc_rescore "
-                             "needs: only models trained with --ctc-weight have one")
+        self.check_ctc_rescore(ctc_rescore)
         trace = Trace(capture, self.capture_names())
         watch = Stopwatch()
         waveforms, features = audio_features(self.frontend, audios, sample_rate, trace)
@@ -153,7 +157,6 @@ class ParaformerPipeline:
             watch.lap("count search")
         counts = [n if s else 0 for s, n in zip(signal, cif.token_num)]
         ids = best = None
-        rescored: list[dict | None] = [None] * len(waveforms)
         if max(counts) > 0:
             logits = self.model.decode(cif, enc, lengths, trace)
             logprobs = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
@@ -161,12 +164,11 @@ class ParaformerPipeline:
             best = mx.take_along_axis(logprobs, ids[..., None], axis=-1)[..., 0]
             mx.eval(ids, best)
             ids, best = ids.tolist(), best.tolist()
-            watch.lap("decoder")
-            if ctc_rescore:
-                rescored = self._rescore(logprobs, enc, lengths, counts, ctc_rescore, ids, best)
-                watch.lap("ctc rescoring")
-        else:
-            watch.lap("decoder")
+        watch.lap("decoder")
+        rescored: list[dict | None] = [None] * len(waveforms)
+        if ctc_rescore and max(counts) > 0:
+            rescored = self._rescore(logprobs, enc, lengths, counts, ctc_rescore, ids, best)
+            watch.lap("ctc rescoring")
         timings = watch.finish()
 
         results = []
