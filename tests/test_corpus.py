@@ -144,6 +144,40 @@ def test_a_corpus_pitch_range_reaches_every_mandarin_utterance_and_no_english_on
         plan(20, 0, 0, 0, seed=2, zh_pitch_range="wide")
 
 
+
+@needs_espeak
+def test_a_longer_lead_silence_moves_the_speech_and_nothing_else(tmp_path, capsys):
+    from workbench.corpus.build import main
+
+    assert main([str(tmp_path / "base"), "--test-zh", "2", "--test-en", "2", "--workers", "1"]) == 0
+    assert main([str(tmp_path / "long"), "--test-zh", "2", "--test-en", "2", "--workers", "1",
+                 "--max-lead-silence", "3"]) == 0
+    base, long = (load_manifest(tmp_path / name / "test.jsonl") for name in ("base", "long"))
+    # Seed 0's first test utterances have both an English one with word timings and a clean one.
+    assert any(r["synth"]["clean"] for r in base) and any("word_starts" in r for r in base)
+    for a, b in zip(base, long, strict=True):
+        assert (a["text"], a["voice"]) == (b["text"], b["voice"])
+        lead_a, lead_b = a["synth"].pop("lead_s"), b["synth"].pop("lead_s")
+        # The same draw scaled to the wider range; every other draw (trail, noise, gain) unchanged.
+        assert 0.05 <= lead_a <= 0.4 and 0.05 <= lead_b <= 3
+        assert (lead_b - 0.05) / 2.95 == pytest.approx((lead_a - 0.05) / 0.35, abs=0.002)
+        assert a["synth"] == b["synth"]
+        if "word_starts" in a:  # the words move with the speech
+            shift = lead_b - lead_a
+            moved = [None if s is None else pytest.approx(s + shift, abs=0.002) for s in a["word_starts"]]
+            assert b["word_starts"] == moved and any(s is not None for s in moved)
+        if a["synth"]["clean"]:  # no noise drawn over the silence: the speech itself is unchanged
+            x, _ = sf.read(tmp_path / "base" / a["audio"], dtype="float32")
+            y, _ = sf.read(tmp_path / "long" / b["audio"], dtype="float32")
+            lead = len(y) - len(x)  # the manifest's leads are rounded to the millisecond
+            assert abs(lead - (lead_b - lead_a) * 16000) <= 16
+            assert not y[:lead].any() and np.array_equal(y[lead:], x)
+    capsys.readouterr()
+    assert main([str(tmp_path / "c"), "--zh", "2", "--max-lead-silence", "0.01", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "error: --max-lead-silence is the longest silence before the speech, 0.05 to 10 seconds, not 0.01")
+    assert not (tmp_path / "c").exists()
+
 @needs_espeak
 @pytest.mark.parametrize("names, in_context", [(S._ZH_SURNAMES, "{}春梅"), (S._ZH_GIVEN, "王{}")],
                          ids=["surnames", "given names"])

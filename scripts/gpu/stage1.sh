@@ -28,6 +28,6 @@ rm -rf /tmp/corpus_src && mkdir -p /tmp/corpus_src && cp -r workbench /tmp/corpu
     --zh "${ZH:-24000}" --en "${EN:-24000}" --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" \
     --skip-train "${SKIP:-0}" $(for f in ${FOCUS:-}; do echo --focus "$f"; done) \
     ${ZH_PITCH_RANGE:+--zh-pitch-range "$ZH_PITCH_RANGE"} \
-    --piper-share "${PIPER_SHARE:-0}" --piper-test "${PIPER_TEST:-0}" > /tmp/corpus.log 2>&1 < /dev/null &)
+    --piper-share "${PIPER_SHARE:-0}" --piper-test "${PIPER_TEST:-0}" ${MAX_LEAD:+--max-lead-silence "$MAX_LEAD"} > /tmp/corpus.log 2>&1 < /dev/null &)
 sleep 20
 tail -3 /tmp/corpus.log

@@ -2,7 +2,7 @@
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
         --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE] \\
-        [--piper-test N] [--piper-share F] [--espeak PATH --espeak-data PATH]
+        [--piper-test N] [--piper-share F] [--max-lead-silence S] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -29,7 +29,10 @@ Guarantees:
   (`piper_voice.py`) into OUT/piper_test.jsonl, ids en-piper-NNNNNN; test.jsonl stays as it is;
 * `--piper-share F` gives Piper's voice to a seeded share F of the English training utterances
   (drawn apart from the espeak voice choice, so the others keep theirs); Piper's test set is then
-  no longer a held-out voice, and its rows say so.
+  no longer a held-out voice, and its rows say so;
+* `--max-lead-silence S` draws the silence before each augmented utterance (test split too) from
+  0.05 s to S instead of 0.4 s (`synth.MAX_LEAD_S`): to train models that hear speech starting
+  later, and to measure how they do.
 
 The printed summary's `unseen_test_units` gives, per language, the test units (characters, words)
 that no training sentence has; the build warns when they are over 1 % of the test split's units.
@@ -53,7 +56,17 @@ import soundfile as sf
 from ..errors import WorkbenchError
 from ..text import units
 from .sentences import FOCUS_KINDS, focus_sentences, split_sentences
-from .synth import PIPER_VOICE, PITCH_RANGES, SAMPLE_RATE, Espeak, pick_voice, synthesize, utterance_seed, voice_by_name
+from .synth import (
+    MAX_LEAD_S,
+    PIPER_VOICE,
+    PITCH_RANGES,
+    SAMPLE_RATE,
+    Espeak,
+    pick_voice,
+    synthesize,
+    utterance_seed,
+    voice_by_name,
+)
 from .word_timing import WordTimer
 
 HELD_OUT_EVERY = 5
@@ -63,6 +76,9 @@ HELD_OUT_EVERY = 5
 # Mandarin and 3.7 % of the English units, because the stream never repeats a sentence and the
 # templates with few fillings ("should", "percent", 销售) are used up early in it.
 UNSEEN_WARN_SHARE = 0.01
+# The longest lead `--max-lead-silence` takes: enough to teach a model long pauses, short enough
+# that a typo (150 for 1.5) is refused rather than filling the disk with silence.
+MAX_LEAD_SILENCE = 10.0
 
 
 @dataclass(frozen=True)
@@ -75,11 +91,12 @@ class Job:
     held_out: bool
     seed: int
     pitch_range: str | None = None
+    max_lead_s: float = MAX_LEAD_S
 
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
          piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None,
-         zh_pitch_range: str | None = None) -> list[Job]:
+         zh_pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
@@ -89,6 +106,9 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
     if negative:
         raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
+    if not 0.05 <= max_lead_s <= MAX_LEAD_SILENCE:
+        raise ValueError(f"--max-lead-silence is the longest silence before the speech, 0.05 to "
+                         f"{MAX_LEAD_SILENCE:g} seconds, not {max_lead_s}")
     if zh_pitch_range is not None and zh_pitch_range not in PITCH_RANGES:
         raise ValueError(f"--zh-pitch-range {zh_pitch_range} is not one of {', '.join(PITCH_RANGES)}")
     unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))
@@ -106,7 +126,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE
                 jobs.append(Job(uid, split, language, text, voice.name, held_out, useed,
-                                zh_pitch_range if language == "zh" else None))
+                                zh_pitch_range if language == "zh" else None, max_lead_s))
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
@@ -118,12 +138,13 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
             jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed,
-                            zh_pitch_range))
+                            zh_pitch_range, max_lead_s))
     if piper_test:
         _, sentences = split_sentences("en", 0, piper_test, seed)
         for i, text in enumerate(sentences):
             uid = f"en-piper-{i:06d}"
-            jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, piper_share == 0, utterance_seed(seed, uid)))
+            jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, piper_share == 0, utterance_seed(seed, uid),
+                            max_lead_s=max_lead_s))
     return jobs
 
 
@@ -171,7 +192,7 @@ def _run_job(job: Job) -> dict:
     assert _ESPEAK is not None and _OUT is not None
     piper = _piper() if job.voice == PIPER_VOICE.name else None
     utt = synthesize(job.text, job.language, job.seed, _ESPEAK, voice=voice_by_name(job.voice), timer=_TIMER,
-                     piper=piper, pitch_range=job.pitch_range)
+                     piper=piper, pitch_range=job.pitch_range, max_lead_s=job.max_lead_s)
     rel = f"audio/{job.id}.flac"
     sf.write(_OUT / rel, utt.audio, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     row = {
@@ -185,13 +206,14 @@ def _run_job(job: Job) -> dict:
 
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
                  skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
-                 focus: dict[str, int] | None = None, zh_pitch_range: str | None = None, workers: int = 1,
-                 espeak: Espeak | None = None, progress: bool = False) -> dict:
+                 focus: dict[str, int] | None = None, zh_pitch_range: str | None = None,
+                 max_lead_s: float = MAX_LEAD_S, workers: int = 1, espeak: Espeak | None = None,
+                 progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range, max_lead_s)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -269,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
     parser.add_argument("--piper-share", type=float, default=0.0, metavar="F",
                         help="share of the English training utterances spoken by Piper's voice (0 to 1)")
+    parser.add_argument("--max-lead-silence", type=float, default=MAX_LEAD_S, metavar="S",
+                        help=f"longest silence before an utterance's speech, seconds (default {MAX_LEAD_S})")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--espeak", help="espeak-ng binary (default $ESPEAK_NG_BIN or espeak-ng on PATH)")
     parser.add_argument("--espeak-data", help="espeak-ng-data folder (default $ESPEAK_DATA_PATH or the built-in one)")
@@ -279,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
                                piper_share=args.piper_share, focus=focus, zh_pitch_range=args.zh_pitch_range,
-                               workers=args.workers,
+                               max_lead_s=args.max_lead_silence, workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -82,6 +82,13 @@ PIPER_VOICE = Voice("en", "piper", "en_US-joe-medium")
 # Mandarin; en at 130-190 gives 155-225 words/min counting number words.
 RATES = {"zh": (150, 210), "en": (130, 190)}
 PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
+# Augmented utterances get 0.05 s to these of silence before and after the speech. Models trained
+# with leads up to 0.4 s only misread speech that starts later: with 0.6 s more silence before the
+# test split's utterances, paraformer-demo (run 15) got the first character wrong in 40 % of them,
+# and wrote words of other sentences into the silence (docs/reliability.md, "Leading silence").
+# Corpora built with a longer `max_lead_s` (build.py's --max-lead-silence) teach the model that.
+MAX_LEAD_S = 0.4
+MAX_TRAIL_S = 0.4
 # SSML `<prosody range>` words: how far espeak moves the pitch within the voice. Its male Mandarin
 # voices move a syllable's pitch by a few hertz (贺 99 → 79 Hz in cmn+m3), too little for a model
 # to tell tones apart by; "x-high" about doubles that. None: no SSML, the audio of earlier corpora.
@@ -265,14 +272,15 @@ class Utterance:
 
 def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice | None = None,
                augment: bool = True, timer: WordTimer | None = None, piper: PiperSpeaker | None = None,
-               pitch_range: str | None = None) -> Utterance:
+               pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S) -> Utterance:
     """Speak `text` with seeded prosody and augmentation; the same arguments give the same samples.
 
     `voice` defaults to a seeded choice among the training voices of `language`. With a `timer`,
     English utterances also get each word's start in the final audio (Mandarin ones do not: their
     voice switches inside the text, and their token counts need no such help). `PIPER_VOICE`
     needs `piper` (a `piper_voice.PiperSpeaker`), and gets no word timings. `pitch_range`: see
-    `PITCH_RANGES` (espeak Mandarin voices).
+    `PITCH_RANGES` (espeak Mandarin voices). `max_lead_s`: the longest silence drawn before the
+    speech (see `MAX_LEAD_S`).
     """
     rng = np.random.default_rng(seed)
     voice = voice or pick_voice(language, seed)
@@ -289,7 +297,10 @@ def synthesize(text: str, language: str, seed: int, espeak: Espeak, voice: Voice
         prosody = {"rate": rate, "pitch": pitch, **({"pitch_range": pitch_range} if pitch_range else {})}
         spoken = speak(text, voice, rate, pitch, espeak, pitch_range=pitch_range)
     speech, cut = _trim(spoken)
-    audio, aug = _augment(speech, rng) if augment else (_pad(speech, PLAIN_PAD_S, PLAIN_PAD_S), {"clean": True})
+    if augment:
+        audio, aug = _augment(speech, rng, max_lead_s)
+    else:
+        audio, aug = _pad(speech, PLAIN_PAD_S, PLAIN_PAD_S), {"clean": True}
     starts = None
     if timer is not None and language == "en" and voice != PIPER_VOICE:
         raw, duration = timer.word_starts(text, voice.name, rate, pitch)
@@ -373,13 +384,14 @@ def reverb(x: np.ndarray, rt60: float, wet: float, rng: np.random.Generator) -> 
     return ((1 - wet) * x + wet * tail).astype(np.float32)
 
 
-def _augment(speech: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def _augment(speech: np.ndarray, rng: np.random.Generator, max_lead_s: float = MAX_LEAD_S) -> tuple[np.ndarray, dict]:
     """Silence padding, level normalisation, then (unless clean) reverb, noise and gain.
 
     Every draw happens whether or not it is used, so one choice never shifts the random stream
     of the next and parameters stay comparable across utterances.
     """
-    lead, trail = rng.uniform(0.05, 0.4, size=2)
+    # Two draws whatever the bound, so a longer lead leaves the rest of the stream as it was.
+    lead, trail = rng.uniform(0.05, (max_lead_s, MAX_TRAIL_S))
     clean = rng.random() < 0.2
     use_reverb = rng.random() < 0.35
     rt60, wet = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.6)
