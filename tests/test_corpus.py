@@ -144,7 +144,6 @@ def test_a_corpus_pitch_range_reaches_every_mandarin_utterance_and_no_english_on
         plan(20, 0, 0, 0, seed=2, zh_pitch_range="wide")
 
 
-
 @needs_espeak
 def test_a_longer_lead_silence_moves_the_speech_and_nothing_else(tmp_path, capsys):
     from workbench.corpus.build import main
@@ -177,6 +176,7 @@ def test_a_longer_lead_silence_moves_the_speech_and_nothing_else(tmp_path, capsy
     assert capsys.readouterr().err.strip() == (
         "error: --max-lead-silence is the longest silence before the speech, 0.05 to 10 seconds, not 0.01")
     assert not (tmp_path / "c").exists()
+
 
 @needs_espeak
 @pytest.mark.parametrize("names, in_context", [(S._ZH_SURNAMES, "{}春梅"), (S._ZH_GIVEN, "王{}")],

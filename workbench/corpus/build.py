@@ -78,7 +78,7 @@ HELD_OUT_EVERY = 5
 UNSEEN_WARN_SHARE = 0.01
 # The longest lead `--max-lead-silence` takes: enough to teach a model long pauses, short enough
 # that a typo (150 for 1.5) is refused rather than filling the disk with silence.
-MAX_LEAD_SILENCE = 10.0
+LEAD_SILENCE_CAP_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     negative = [f"{flag} {n}" for flag, n in counts.items() if n < 0]
     if negative:
         raise ValueError(f"counts cannot be negative: {', '.join(negative)}")
-    if not 0.05 <= max_lead_s <= MAX_LEAD_SILENCE:
+    if not 0.05 <= max_lead_s <= LEAD_SILENCE_CAP_S:
         raise ValueError(f"--max-lead-silence is the longest silence before the speech, 0.05 to "
-                         f"{MAX_LEAD_SILENCE:g} seconds, not {max_lead_s}")
+                         f"{LEAD_SILENCE_CAP_S:g} seconds, not {max_lead_s}")
     if zh_pitch_range is not None and zh_pitch_range not in PITCH_RANGES:
         raise ValueError(f"--zh-pitch-range {zh_pitch_range} is not one of {', '.join(PITCH_RANGES)}")
     unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))

@@ -85,7 +85,7 @@ PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
 # Augmented utterances get 0.05 s to these of silence before and after the speech. The demos,
 # trained so, misread speech that starts later: on the test split's sentences with 1-2 s of
 # silence first (`--max-lead-silence 2`), nano-demo's CER is 21.6 % against 5.6 % under 0.4 s (it
-# writes another sentence of its training set), paraformer-demo's 2.9 % against 1.5 %
+# often writes a different sentence), paraformer-demo's 2.9 % against 1.5 %
 # (docs/reliability.md, "Leading silence"). A longer `max_lead_s` (build.py's --max-lead-silence)
 # teaches a model such pauses and measures how it copes with them.
 MAX_LEAD_S = 0.4
