@@ -192,6 +192,15 @@ def _cmd_train(args) -> None:
     print(f"wrote {path}")
 
 
+def _cmd_average(args) -> None:
+    from .train.average import average_models
+
+    left_out = average_models(Path(args.a), Path(args.b), Path(args.out), args.weight)
+    for name in left_out:
+        print(f"{name} is in only one of the two: left out", file=sys.stderr)
+    print(f"wrote {args.out}")
+
+
 def _cmd_compare_quant(args) -> None:
     import statistics
     import time
@@ -394,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "run) or each word's spoken syllables, counted by espeak-ng, which CIF counts far better "
                         "than words; with --init, the earlier weights are carried over as with --english-pieces")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("average", help="average the weights of two runs of one model (a continuation and its start)")
+    p.add_argument("a", help="model directory")
+    p.add_argument("b", help="model directory of the same model; its run log and other files are kept")
+    p.add_argument("--out", required=True, help="new model directory")
+    p.add_argument("--weight", type=float, default=0.5, help="A's share of the average (B has the rest)")
+    p.set_defaults(func=_cmd_average)
 
     p = sub.add_parser("info", help="describe a model")
     p.add_argument("model")
