@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 import workbench
@@ -23,7 +24,7 @@ def run_dir(path: Path, scale: float, extra: dict | None = None, config: dict | 
     (path / "tokens.json").write_text('["a", "b"]')
     (path / "train_log.jsonl").write_text(json.dumps({"step": int(scale)}) + "\n")
     save_file({"w": np.full((2, 3), scale, np.float32), "b": np.arange(3, dtype=np.float32) * scale,
-               **(extra or {})}, str(path / "model.safetensors"))
+               **(extra or {})}, str(path / "model.safetensors"), metadata={"format": "mlx"})
     return path
 
 
@@ -34,6 +35,8 @@ def test_the_average_is_each_weight_between_the_two(tmp_path):
     np.testing.assert_allclose(out["w"], np.full((2, 3), 2.5))  # 0.25 × 1 + 0.75 × 3
     np.testing.assert_allclose(out["b"], np.arange(3) * 2.5)
     assert out["w"].dtype == np.float32
+    with safe_open(tmp_path / "avg" / "model.safetensors", "np") as f:
+        assert f.metadata() == {"format": "mlx"}
     log = (tmp_path / "avg" / "train_log.jsonl").read_text().splitlines()
     assert json.loads(log[0]) == {"step": 3} and json.loads(log[1])["averaged"]["weight_of_a"] == 0.25
     assert (tmp_path / "avg" / "tokens.json").read_text() == '["a", "b"]'

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 from ..errors import CheckpointError
@@ -56,7 +57,8 @@ def average_models(a: Path, b: Path, out: Path, weight: float = 0.5) -> list[str
         for name in sorted(others | ({"train_log.jsonl"} & names[b])):
             shutil.copyfile(b / name, staged / name)
         for name, tensors in averaged.items():
-            save_file(tensors, str(staged / name))
+            with safe_open(b / name, "np") as source:  # MLX writes {"format": "mlx"}: kept as it was
+                save_file(tensors, str(staged / name), metadata=source.metadata())
         with open(staged / "train_log.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps({"averaged": {"a": str(a), "b": str(b), "weight_of_a": weight}}) + "\n")
         staged.rename(out)
