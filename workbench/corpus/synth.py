@@ -82,12 +82,12 @@ PIPER_VOICE = Voice("en", "piper", "en_US-joe-medium")
 # Mandarin; en at 130-190 gives 155-225 words/min counting number words.
 RATES = {"zh": (150, 210), "en": (130, 190)}
 PITCH = (30, 70)  # espeak's -p, 0..99 around the variant's own range
-# Augmented utterances get 0.05 s to these of silence before and after the speech. The demos,
-# trained so, misread speech that starts later: on the test split's sentences with 1-2 s of
-# silence first (`--max-lead-silence 2`), nano-demo's CER is 21.6 % against 5.6 % under 0.4 s (it
-# often writes a different sentence), paraformer-demo's 2.9 % against 1.5 %
+# Augmented utterances get 0.05 s to these of silence before and after the speech. Models
+# trained so misread speech that starts later: on the test split's sentences with 1-2 s of
+# silence first (`--max-lead-silence 2`), nano-demo's sixth run had 21.6 % CER against 5.6 % under
+# 0.4 s (it often wrote a different sentence), paraformer-demo has 2.9 % against 1.5 %
 # (docs/reliability.md, "Leading silence"). A longer `max_lead_s` (build.py's --max-lead-silence)
-# teaches a model such pauses and measures how it copes with them.
+# teaches a model such pauses (nano-demo's seventh run: 4.1 %) and measures how it copes with them.
 MAX_LEAD_S = 0.4
 MAX_TRAIL_S = 0.4
 # SSML `<prosody range>` words: how far espeak moves the pitch within the voice. Its male Mandarin
