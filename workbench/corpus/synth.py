@@ -93,6 +93,9 @@ MAX_TRAIL_S = 0.4
 # SSML `<prosody range>` words: how far espeak moves the pitch within the voice. Its male Mandarin
 # voices move a syllable's pitch by a few hertz (贺 99 → 79 Hz in cmn+m3), too little for a model
 # to tell tones apart by; "x-high" about doubles that. None: no SSML, the audio of earlier corpora.
+# Even then espeak speaks tone 3 (李 lǐ) as a low rise shaped like tone 2 (黎 lí), only lower
+# (x-high cmn+m1: 73 → 81 Hz against 82 → 90 Hz), so those two differ mostly in pitch level, which
+# varies with the voice: a sentence-initial 李/黎 is close to a guess for any model trained on it.
 PITCH_RANGES = ("x-low", "low", "medium", "high", "x-high")
 
 
