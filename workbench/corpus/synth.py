@@ -95,7 +95,7 @@ MAX_TRAIL_S = 0.4
 # to tell tones apart by; "x-high" about doubles that. None: no SSML, the audio of earlier corpora.
 # Even then espeak speaks tone 3 (李 lǐ) as a low rise shaped like tone 2 (黎 lí), only lower
 # (x-high cmn+m1: 73 → 81 Hz against 82 → 90 Hz), so those two differ mostly in pitch level, which
-# varies with the voice: a sentence-initial 李/黎 is close to a guess for any model trained on it.
+# varies with the voice: at the start of a sentence, with nothing to compare with, hard to hear.
 PITCH_RANGES = ("x-low", "low", "medium", "high", "x-high")
 
 
