@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import mlx.core as mx
 import numpy as np
 import pytest
 from safetensors import safe_open
@@ -63,6 +64,23 @@ def test_two_different_models_are_refused_and_nothing_is_written(tmp_path, a_ext
     with pytest.raises(CheckpointError, match=re.escape(message)):
         average_models(a, b, tmp_path / "avg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no output, no staging left behind
+
+
+def test_bfloat16_weights_stay_bfloat16(tmp_path):
+    a, b = run_dir(tmp_path / "a", 1.0), run_dir(tmp_path / "b", 3.0)
+    for d, value in ((a, 1.0), (b, 2.0)):
+        mx.save_safetensors(str(d / "model.safetensors"), {"w": mx.full((2,), value, dtype=mx.bfloat16)})
+    average_models(a, b, tmp_path / "avg")
+    out = mx.load(str(tmp_path / "avg" / "model.safetensors"))["w"]
+    assert out.dtype == mx.bfloat16 and out.tolist() == [1.5, 1.5]
+
+
+def test_a_corrupt_weight_file_is_refused_and_nothing_is_written(tmp_path):
+    a, b = run_dir(tmp_path / "a", 1.0), run_dir(tmp_path / "b", 3.0)
+    (b / "model.safetensors").write_bytes(b"not a safetensors file" * 8)
+    with pytest.raises(CheckpointError, match="model.safetensors: not a readable safetensors file"):
+        average_models(a, b, tmp_path / "avg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
 def test_bad_arguments_are_refused_before_anything_is_read(tmp_path, capsys):

@@ -15,12 +15,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
+import mlx.core as mx
 from safetensors import safe_open
-from safetensors.numpy import load_file, save_file
 
 from ..errors import CheckpointError
 from ..safe_dir import check_model_dir
+from ..weights import read_safetensors
 
 # Files that describe a run rather than the model; every other non-weight file must be identical.
 RUN_FILES = ("train_log.jsonl", "MODEL_CARD.md")
@@ -47,7 +47,8 @@ def average_models(a: Path, b: Path, out: Path, weight: float = 0.5) -> list[str
     for name in sorted(others):
         if name not in names[a] or name not in names[b] or (a / name).read_bytes() != (b / name).read_bytes():
             raise CheckpointError(f"{name} differs between {a} and {b}: not two runs of one model")
-    averaged = {name: _average(load_file(a / name), load_file(b / name), weight, name) for name in weights}
+    averaged = {name: _average(read_safetensors(a / name), read_safetensors(b / name), weight, name)
+                for name in weights}
     left_out = sorted(n for n in names[a] ^ names[b] if n.endswith(".safetensors"))
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,14 +59,15 @@ def average_models(a: Path, b: Path, out: Path, weight: float = 0.5) -> list[str
             shutil.copyfile(b / name, staged / name)
         for name, tensors in averaged.items():
             with safe_open(b / name, "np") as source:  # MLX writes {"format": "mlx"}: kept as it was
-                save_file(tensors, str(staged / name), metadata=source.metadata())
+                metadata = source.metadata() or {}
+            mx.save_safetensors(str(staged / name), tensors, metadata=metadata)
         with open(staged / "train_log.jsonl", "a", encoding="utf-8") as log:
             log.write(json.dumps({"averaged": {"a": str(a), "b": str(b), "weight_of_a": weight}}) + "\n")
         staged.rename(out)
     return left_out
 
 
-def _average(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], weight: float, where: str) -> dict[str, np.ndarray]:
+def _average(ta: dict[str, mx.array], tb: dict[str, mx.array], weight: float, where: str) -> dict[str, mx.array]:
     if ta.keys() != tb.keys():
         only = sorted(ta.keys() ^ tb.keys())
         raise CheckpointError(f"{where}: {len(only)} weights in only one of the two, e.g. {only[0]}")
@@ -73,9 +75,20 @@ def _average(ta: dict[str, np.ndarray], tb: dict[str, np.ndarray], weight: float
     for key, vb in tb.items():
         va = ta[key]
         if va.shape != vb.shape or va.dtype != vb.dtype:
-            raise CheckpointError(f"{where}: {key} is {va.dtype}{list(va.shape)} in A, {vb.dtype}{list(vb.shape)} in B")
+            raise CheckpointError(f"{where}: {key} is {_describe(va)} in A, {_describe(vb)} in B")
         # Quantized weights and integer tables are not points on a line; averaging them would be garbage.
-        if not np.issubdtype(vb.dtype, np.floating):
-            raise CheckpointError(f"{where}: {key} is {vb.dtype}; only floating-point weights can be averaged")
-        out[key] = (weight * va.astype(np.float64) + (1 - weight) * vb.astype(np.float64)).astype(vb.dtype)
+        if not mx.issubdtype(vb.dtype, mx.floating):
+            raise CheckpointError(f"{where}: {key} is {_dtype(vb)}; only floating-point weights can be averaged")
+        # float64 (the CPU has it) so that each fp16/bf16 result is the exact average rounded once
+        with mx.stream(mx.cpu):
+            out[key] = (weight * va.astype(mx.float64) + (1 - weight) * vb.astype(mx.float64)).astype(vb.dtype)
+            mx.eval(out[key])
     return out
+
+
+def _dtype(x: mx.array) -> str:
+    return str(x.dtype).removeprefix("mlx.core.")
+
+
+def _describe(x: mx.array) -> str:
+    return f"{_dtype(x)}{list(x.shape)}"
