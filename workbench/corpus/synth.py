@@ -388,7 +388,7 @@ def reverb(x: np.ndarray, rt60: float, wet: float, rng: np.random.Generator) -> 
     return ((1 - wet) * x + wet * tail).astype(np.float32)
 
 
-def _augment(speech: np.ndarray, rng: np.random.Generator, max_lead_s: float = MAX_LEAD_S) -> tuple[np.ndarray, dict]:
+def _augment(speech: np.ndarray, rng: np.random.Generator, max_lead_s: float) -> tuple[np.ndarray, dict]:
     """Silence padding, level normalisation, then (unless clean) reverb, noise and gain.
 
     Every draw happens whether or not it is used, so one choice never shifts the random stream
