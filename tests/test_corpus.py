@@ -144,6 +144,26 @@ def test_a_corpus_pitch_range_reaches_every_mandarin_utterance_and_no_english_on
         plan(20, 0, 0, 0, seed=2, zh_pitch_range="wide")
 
 
+def test_a_pitch_share_gives_the_range_to_a_seeded_share_of_the_mandarin_utterances_only():
+    from workbench.corpus.build import plan
+
+    base = plan(400, 20, 40, 10, seed=2, focus={"name-first": 40})
+    every = plan(400, 20, 40, 10, seed=2, focus={"name-first": 40}, zh_pitch_range="x-high")
+    half = plan(400, 20, 40, 10, seed=2, focus={"name-first": 40}, zh_pitch_range="x-high", zh_pitch_share=0.5)
+    assert half == plan(400, 20, 40, 10, seed=2, focus={"name-first": 40}, zh_pitch_range="x-high", zh_pitch_share=0.5)
+    # Only the range changes, and each utterance has either its full-range or its default form.
+    assert [(j.id, j.text, j.voice, j.seed) for j in half] == [(j.id, j.text, j.voice, j.seed) for j in base]
+    assert all(h in (b, e) for h, b, e in zip(half, base, every))
+    wide = [j for j in half if j.pitch_range == "x-high"]
+    assert {j.language for j in wide} == {"zh"} and 0.4 < len(wide) / 480 < 0.6
+    assert {j.split for j in wide} == {"train", "test"} and any(j.id.startswith("zh-train-name-first") for j in wide)
+    assert plan(40, 0, 0, 0, seed=2, zh_pitch_range="x-high", zh_pitch_share=0.0) == plan(40, 0, 0, 0, seed=2)
+    with pytest.raises(ValueError, match="share of the Mandarin utterances, 0 to 1, not -0.1"):
+        plan(20, 0, 0, 0, seed=2, zh_pitch_range="x-high", zh_pitch_share=-0.1)
+    with pytest.raises(ValueError, match="--zh-pitch-share needs --zh-pitch-range"):
+        plan(20, 0, 0, 0, seed=2, zh_pitch_share=0.5)
+
+
 @needs_espeak
 def test_a_longer_lead_silence_moves_the_speech_and_nothing_else(tmp_path, capsys):
     from workbench.corpus.build import main

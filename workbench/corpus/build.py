@@ -1,7 +1,7 @@
 """Build a synthetic Mandarin/English speech corpus: FLAC files plus train/test JSONL manifests.
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
-        --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE] \\
+        --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE [--zh-pitch-share F]] \\
         [--piper-test N] [--piper-share F] [--max-lead-silence S] [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
@@ -25,6 +25,8 @@ Guarantees:
   (nor each other);
 * `--zh-pitch-range RANGE` speaks every Mandarin utterance (test split too) inside espeak's SSML
   `<prosody range>` (`synth.PITCH_RANGES`), for wider tone contours; manifests record it;
+  `--zh-pitch-share F` gives the range to a seeded share F of them instead (the rest are spoken as
+  without the option), so that a model learns the wider contours without unlearning the default ones;
 * `--piper-test N` also speaks the first N English test sentences with Piper's neural voice
   (`piper_voice.py`) into OUT/piper_test.jsonl, ids en-piper-NNNNNN; test.jsonl stays as it is;
 * `--piper-share F` gives Piper's voice to a seeded share F of the English training utterances
@@ -96,10 +98,15 @@ class Job:
 
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
          piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None,
-         zh_pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S) -> list[Job]:
+         zh_pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S,
+         zh_pitch_share: float = 1.0) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
+    if not 0.0 <= zh_pitch_share <= 1.0:
+        raise ValueError(f"--zh-pitch-share is a share of the Mandarin utterances, 0 to 1, not {zh_pitch_share}")
+    if zh_pitch_share != 1.0 and zh_pitch_range is None:
+        raise ValueError("--zh-pitch-share needs --zh-pitch-range: it says how many utterances get that range")
     # A negative skip would reach back into the test sentences, which come first in the stream.
     counts = {"--zh": zh, "--en": en, "--test-zh": test_zh, "--test-en": test_en, "--skip-train": skip_train,
               "--piper-test": piper_test, **{f"--focus {kind}": n for kind, n in (focus or {}).items()}}
@@ -111,6 +118,11 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                          f"{LEAD_SILENCE_CAP_S:g} seconds, not {max_lead_s}")
     if zh_pitch_range is not None and zh_pitch_range not in PITCH_RANGES:
         raise ValueError(f"--zh-pitch-range {zh_pitch_range} is not one of {', '.join(PITCH_RANGES)}")
+
+    def mandarin_range(useed: int) -> str | None:
+        # Drawn apart from the voice and prosody, so the other utterances sound as without the option.
+        return zh_pitch_range if random.Random(f"pitch-range:{useed}").random() < zh_pitch_share else None
+
     unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))
     if unknown:
         raise ValueError(f"unknown --focus kind {', '.join(unknown)}: one of {', '.join(FOCUS_KINDS)}")
@@ -126,7 +138,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE
                 jobs.append(Job(uid, split, language, text, voice.name, held_out, useed,
-                                zh_pitch_range if language == "zh" else None, max_lead_s))
+                                mandarin_range(useed) if language == "zh" else None, max_lead_s))
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
@@ -138,7 +150,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
             jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed,
-                            zh_pitch_range, max_lead_s))
+                            mandarin_range(useed), max_lead_s))
     if piper_test:
         _, sentences = split_sentences("en", 0, piper_test, seed)
         for i, text in enumerate(sentences):
@@ -207,13 +219,14 @@ def _run_job(job: Job) -> dict:
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
                  skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
                  focus: dict[str, int] | None = None, zh_pitch_range: str | None = None,
-                 max_lead_s: float = MAX_LEAD_S, workers: int = 1, espeak: Espeak | None = None,
-                 progress: bool = False) -> dict:
+                 zh_pitch_share: float = 1.0, max_lead_s: float = MAX_LEAD_S, workers: int = 1,
+                 espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
-    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range, max_lead_s)
+    jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range, max_lead_s,
+                zh_pitch_share)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -287,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zh-pitch-range", metavar="RANGE",
                         help=f"speak Mandarin with espeak's SSML pitch range RANGE ({', '.join(PITCH_RANGES)}): "
                              "wider tone contours; default: as earlier corpora, no SSML")
+    parser.add_argument("--zh-pitch-share", type=float, default=1.0, metavar="F",
+                        help="share of the Mandarin utterances spoken with --zh-pitch-range (0 to 1, default 1)")
     parser.add_argument("--piper-test", type=int, default=0, metavar="N",
                         help="also speak the first N English test sentences with Piper's voice (piper_test.jsonl)")
     parser.add_argument("--piper-share", type=float, default=0.0, metavar="F",
@@ -303,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = build_corpus(args.out, zh=args.zh, en=args.en, test_zh=args.test_zh, test_en=args.test_en,
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
                                piper_share=args.piper_share, focus=focus, zh_pitch_range=args.zh_pitch_range,
+                               zh_pitch_share=args.zh_pitch_share,
                                max_lead_s=args.max_lead_silence, workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:
