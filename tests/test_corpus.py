@@ -404,11 +404,35 @@ def test_focus_adds_sentences_of_a_kind_that_repeat_nothing():
     assert not earlier & {j.text for j in extra} and len({j.text for j in extra}) == 100
 
 
+def test_tone_pair_focus_speaks_each_sentence_again_with_the_partner_surname_and_nothing_else_changed():
+    from workbench.corpus.build import plan
+
+    base = plan(300, 20, 50, 10, seed=4)
+    focused = plan(300, 20, 50, 10, seed=4, focus={"name-first": 30, "tone-pair": 40})
+    assert focused[:len(base)] == base
+    extra = focused[len(base):]
+    pairs = extra[30:]
+    assert [j.id for j in pairs[:4]] == ["zh-train-tone-pair-000000", "zh-train-tone-pair-000000-partner",
+                                         "zh-train-tone-pair-000001", "zh-train-tone-pair-000001-partner"]
+    assert len(pairs) == 80
+    for said, partner in zip(pairs[::2], pairs[1::2]):
+        assert {said.text[0], partner.text[0]} in [set(p) for p in S._TONE_PAIRS]
+        assert partner.text == S.tone_partner(said.text) and said.text == S.tone_partner(partner.text)
+        assert (said.voice, said.seed, said.pitch_range, said.split) == (partner.voice, partner.seed,
+                                                                        partner.pitch_range, partner.split)
+    # No sentence twice, none of the stream before the focus ones (the test split, the sample clips').
+    texts = [j.text for j in extra]
+    assert len(set(texts)) == len(texts)
+    assert not set(S.sentences("zh", 50 + 300, seed=4)) & set(texts)
+    assert S.tone_partner("贺子涵二零二一年去了长沙工作") == "何子涵二零二一年去了长沙工作"
+
+
 def test_focus_refuses_an_unknown_kind_or_a_count_that_is_not_one(tmp_path, capsys):
     from workbench.corpus.build import main
 
     assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "surnames=10", "--workers", "1"]) == 1
-    assert capsys.readouterr().err.strip() == "error: unknown --focus kind surnames: one of name-first, code-switched"
+    assert capsys.readouterr().err.strip() == ("error: unknown --focus kind surnames: "
+                                               "one of name-first, code-switched, tone-pair")
     assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "name-first", "--workers", "1"]) == 1
     assert capsys.readouterr().err.strip() == "error: --focus takes KIND=N (N a whole number), not 'name-first'"
     assert main([str(tmp_path / "c"), "--focus", "name-first=-3", "--workers", "1"]) == 1

@@ -20,9 +20,12 @@ Guarantees:
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
   run was trained on) and builds the next ones, with the ids and audio a full build gives them;
 * `--focus KIND=N` adds N Mandarin training utterances of a kind the demo models still get wrong
-  (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`), ids zh-train-KIND-NNNNNN, drawn from
-  the stream past every test and training sentence of the build, so they repeat none of them
-  (nor each other);
+  (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`, `tone-pair`), ids zh-train-KIND-NNNNNN,
+  drawn from the stream past every test and training sentence of the build, so they repeat none of
+  them (nor each other); `tone-pair=N` speaks each of its N sentences a second time with the
+  opening surname's tone-only partner (何 ↔ 贺, `sentences.tone_partner`), id ...-partner, in the
+  same voice, prosody and augmentation, a partner never being a sentence of the build or the stream
+  before it;
 * `--zh-pitch-range RANGE` speaks every Mandarin utterance (test split too) inside espeak's SSML
   `<prosody range>` (`synth.PITCH_RANGES`), for wider tone contours; manifests record it;
   `--zh-pitch-share F` gives the range to a seeded share F of them instead (the rest are spoken as
@@ -57,7 +60,7 @@ import soundfile as sf
 
 from ..errors import WorkbenchError
 from ..text import units
-from .sentences import FOCUS_KINDS, focus_sentences, split_sentences
+from .sentences import FOCUS_KINDS, focus_stream, sentences, split_sentences, tone_partner
 from .synth import (
     MAX_LEAD_S,
     PIPER_VOICE,
@@ -142,18 +145,33 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
+    before = test_zh + skip_train + zh
     for kind, n in (focus or {}).items():
-        drawn = focus_sentences(kind, n + len(taken), test_zh + skip_train + zh, seed)
-        texts = [t for t in drawn if t not in taken][:n]
-        taken.update(texts)
+        if kind == "tone-pair":
+            # A partner is a new sentence: it must not be one the stream has before the focus
+            # sentences (a test sentence, a sample clip's), nor another focus sentence.
+            earlier = set(sentences("zh", before, seed))
+            fresh = lambda t: t not in taken and tone_partner(t) not in taken | earlier  # noqa: E731
+        else:
+            fresh = lambda t: t not in taken  # noqa: E731
+        texts: list[str] = []
+        for text in focus_stream(kind, before, seed) if n else ():
+            if fresh(text):
+                texts.append(text)
+                taken.update({text, tone_partner(text)} if kind == "tone-pair" else {text})
+                if len(texts) == n:
+                    break
         for i, text in enumerate(texts):
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
-            jobs.append(Job(uid, "train", "zh", text, pick_voice("zh", useed, held_out=False).name, False, useed,
-                            mandarin_range(useed), max_lead_s))
+            voice = pick_voice("zh", useed, held_out=False).name
+            jobs.append(Job(uid, "train", "zh", text, voice, False, useed, mandarin_range(useed), max_lead_s))
+            if kind == "tone-pair":  # the same voice, prosody and augmentation: only the surname's tone differs
+                jobs.append(Job(f"{uid}-partner", "train", "zh", tone_partner(text), voice, False, useed,
+                                mandarin_range(useed), max_lead_s))
     if piper_test:
-        _, sentences = split_sentences("en", 0, piper_test, seed)
-        for i, text in enumerate(sentences):
+        _, piper_texts = split_sentences("en", 0, piper_test, seed)
+        for i, text in enumerate(piper_texts):
             uid = f"en-piper-{i:06d}"
             jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, piper_share == 0, utterance_seed(seed, uid),
                             max_lead_s=max_lead_s))
