@@ -788,8 +788,9 @@ def _opens_with_full_name(text: str) -> bool:
 
 # The surnames of `_ZH_SURNAMES` that share their syllable with another and differ from it only in
 # tone. They are most of the demo models' wrong first characters on the test split: the models
-# chose between partners by the words after them (paraformer-demo and nano-demo wrote 贺浩 for a
-# spoken 何浩 and 何子涵 for a spoken 贺子涵 in every voice), not by the tone itself.
+# chose between partners by the words after them, not by the tone itself (spoken by each training
+# voice three times, 何浩 came out as 贺浩 every time from both demos, 贺子涵 as 何子涵 in 12 and 17
+# of 18; scripts/probe_surname_tone.py measures it).
 _TONE_PAIRS = ("何贺", "李黎", "吴武", "石史", "江蒋", "卢陆", "王汪", "韦魏", "徐许", "唐汤")
 TONE_PARTNERS = {a: b for pair in _TONE_PAIRS for a, b in (pair, pair[::-1])}
 
