@@ -788,9 +788,9 @@ def _opens_with_full_name(text: str) -> bool:
 
 # The surnames of `_ZH_SURNAMES` that share their syllable with another and differ from it only in
 # tone. They are most of the demo models' wrong first characters on the test split: the models
-# chose between partners by the words after them, not by the tone itself (spoken by each training
-# voice three times, 何浩's surname came out wrong every time from both demos, 贺子涵's in 12 and
-# 17 of 18, 贺浩's never; scripts/probe_surname_tone.py measures it).
+# chose between partners by the words after them, not by the tone itself (spoken three times by
+# each of six training voices, 何浩's surname came out wrong every time from both demos, 贺子涵's
+# in 12 and 17 of 18, 贺浩's never; scripts/probe_surname_tone.py measures it).
 _TONE_PAIRS = ("何贺", "李黎", "吴武", "石史", "江蒋", "卢陆", "王汪", "韦魏", "徐许", "唐汤")
 TONE_PARTNERS = {a: b for pair in _TONE_PAIRS for a, b in (pair, pair[::-1])}
 
