@@ -146,19 +146,16 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
     before = test_zh + skip_train + zh
+    # A tone pair's partner is a new sentence: it must not be one the stream has before the focus
+    # sentences (a test sentence, a sample clip's). The others lie past them all.
+    earlier = set(sentences("zh", before, seed)) if (focus or {}).get("tone-pair") else set()
     for kind, n in (focus or {}).items():
-        if kind == "tone-pair":
-            # A partner is a new sentence: it must not be one the stream has before the focus
-            # sentences (a test sentence, a sample clip's), nor another focus sentence.
-            earlier = set(sentences("zh", before, seed))
-            fresh = lambda t: t not in taken and tone_partner(t) not in taken | earlier  # noqa: E731
-        else:
-            fresh = lambda t: t not in taken  # noqa: E731
         texts: list[str] = []
         for text in focus_stream(kind, before, seed) if n else ():
-            if fresh(text):
+            said = {text, tone_partner(text)} if kind == "tone-pair" else {text}
+            if said.isdisjoint(taken) and said.isdisjoint(earlier):
                 texts.append(text)
-                taken.update({text, tone_partner(text)} if kind == "tone-pair" else {text})
+                taken |= said
                 if len(texts) == n:
                     break
         for i, text in enumerate(texts):
