@@ -20,6 +20,7 @@ import json
 import workbench
 from workbench.corpus.sentences import focus_sentences, tone_partner
 from workbench.corpus.synth import PITCH_RANGES, SAMPLE_RATE, Espeak, pick_voice, synthesize
+from workbench.errors import WorkbenchError
 
 AFTER = 200_000  # past every sentence a demo corpus has used
 
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=60)
     parser.add_argument("--range", choices=PITCH_RANGES, help="speak them in this SSML pitch range")
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error(f"--pairs is how many minimal pairs to speak, at least 1, not {args.pairs}")
     espeak = Espeak.locate()
     pairs = []
     for i, text in enumerate(focus_sentences("tone-pair", args.pairs, AFTER, seed=0)):
@@ -49,4 +52,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except WorkbenchError as exc:  # a bad model directory, or no espeak-ng: one line, as the workbench prints it
+        raise SystemExit(f"error: {exc}") from None
