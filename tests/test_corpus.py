@@ -432,7 +432,7 @@ def test_focus_refuses_an_unknown_kind_or_a_count_that_is_not_one(tmp_path, caps
 
     assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "surnames=10", "--workers", "1"]) == 1
     assert capsys.readouterr().err.strip() == ("error: unknown --focus kind surnames: "
-                                               "one of name-first, code-switched, tone-pair")
+                                               "one of name-first, code-switched, tone-pair, tone-drill")
     assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "name-first", "--workers", "1"]) == 1
     assert capsys.readouterr().err.strip() == "error: --focus takes KIND=N (N a whole number), not 'name-first'"
     assert main([str(tmp_path / "c"), "--focus", "name-first=-3", "--workers", "1"]) == 1

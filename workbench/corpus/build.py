@@ -20,12 +20,13 @@ Guarantees:
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
   run was trained on) and builds the next ones, with the ids and audio a full build gives them;
 * `--focus KIND=N` adds N Mandarin training utterances of a kind the demo models still get wrong
-  (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`, `tone-pair`), ids zh-train-KIND-NNNNNN,
+  (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`, `tone-pair`, `tone-drill`), ids zh-train-KIND-NNNNNN,
   drawn from the stream past every test and training sentence of the build, so they repeat none of
   them (nor each other); `tone-pair=N` speaks each of its N sentences a second time with the
   opening surname's tone-only partner (何 ↔ 贺, `sentences.tone_partner`), id ...-partner, in the
   same voice, prosody and augmentation, a partner never being a sentence of the build or the stream
-  before it;
+  before it; `tone-drill=N` adds N strings of random syllables whose tones alone tell their
+  characters (`tone_drill.py`);
 * `--zh-pitch-range RANGE` speaks every Mandarin utterance (test split too) inside espeak's SSML
   `<prosody range>` (`synth.PITCH_RANGES`), for wider tone contours; manifests record it;
   `--zh-pitch-share F` gives the range to a seeded share F of them instead (the rest are spoken as

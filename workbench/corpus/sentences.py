@@ -33,6 +33,8 @@ import random
 import re
 from typing import Callable, Iterator
 
+from .tone_drill import drills
+
 LANGUAGES = ("zh", "en")
 ZH_LENGTH = (6, 30)  # Chinese characters + English words
 EN_LENGTH = (3, 25)  # words
@@ -810,18 +812,24 @@ def tone_partner(text: str) -> str:
 # sentences are 1 in 10, and each English word in them rarer still. `tone-pair` sentences open
 # with a surname of `_TONE_PAIRS`; a corpus speaks each twice, once with the partner surname
 # (`corpus.build`), so that only the tone tells the two apart.
-FOCUS_KINDS: dict[str, Callable[[str], bool]] = {
+_SENTENCE_KINDS: dict[str, Callable[[str], bool]] = {
     "name-first": _opens_with_full_name,
     "code-switched": is_code_switched,
     "tone-pair": _opens_with_tone_pair_name,
 }
+# `tone-drill` is no sentence of the stream but random syllables whose tones alone tell their
+# characters (`tone_drill.py`).
+FOCUS_KINDS = (*_SENTENCE_KINDS, "tone-drill")
 
 
 def focus_stream(kind: str, after: int, seed: int) -> Iterator[str]:
-    """The Mandarin sentences of kind `kind` (a key of `FOCUS_KINDS`) past the first `after` of the
+    """The Mandarin sentences of kind `kind` (one of `FOCUS_KINDS`) past the first `after` of the
     seeded stream, in order. With `after` at least the test and training sentences of a corpus,
-    they repeat none of them."""
-    keep = FOCUS_KINDS[kind]
+    they repeat none of them. For `tone-drill`, drill strings seeded by `seed` and `after`, so a
+    corpus that continues an earlier one (a larger `after`) has other drills."""
+    if kind == "tone-drill":
+        return drills(seed, after)
+    keep = _SENTENCE_KINDS[kind]
     return (t for t in itertools.islice(_stream("zh", seed), after, None) if keep(t))
 
 
