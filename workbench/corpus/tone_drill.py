@@ -1,16 +1,18 @@
 """Tone drills: random strings of Mandarin syllables, spoken with no sentence around them.
 
 The demo models never learnt to hear Mandarin tones. In the generated sentences a syllable's
-neighbours tell which character it is, so they had no need to: a name's surname (何 hé / 贺 hè)
-is the one place where only the tone tells, and there they guess (`scripts/probe_surname_tone.py`).
+neighbours tell which character it is, so little in their training asked for the tone: a name's
+surname (何 hé / 贺 hè) is the one place where only the tone tells, and there they guess
+(`scripts/probe_surname_tone.py`).
 A drill string gives every syllable that need: its characters are drawn at random, one per
 (syllable, tone) of the corpus's own characters, from syllables that espeak-ng speaks with more
 than one tone (十 shí / 是 shì / 师 shī ...), so nothing but the tone picks the character.
 
 `zh_tones.tsv` is each character of the demos' vocabulary as espeak-ng 1.51's
 `cmn-latn-pinyin` voice speaks it alone: its syllable and its tone (Chao digits: 55, 35, 214, 51,
-11 for the neutral tone). `python -m workbench.corpus.tone_drill` writes it again from espeak-ng
-(`tests/test_tone_drill.py` checks that it matches the installed espeak-ng).
+11 for the neutral tone). `python -m workbench.corpus.tone_drill [ESPEAK_NG_BINARY]` writes it
+again from espeak-ng (`tests/test_tone_drill.py` checks that it matches the installed espeak-ng).
+`scripts/probe_tone_drill.py` measures how many of the drills' tones a model gets right.
 """
 
 from __future__ import annotations
