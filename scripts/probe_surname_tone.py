@@ -14,31 +14,22 @@ its tone does every time (0 is a model that hears the tone in every pair).
 
 from __future__ import annotations
 
-import argparse
 import json
+
+from tone_probe import arguments, run, spoken
 
 import workbench
 from workbench.corpus.sentences import focus_sentences, tone_partner
-from workbench.corpus.synth import PITCH_RANGES, SAMPLE_RATE, Espeak, pick_voice, synthesize
-from workbench.errors import WorkbenchError
+from workbench.corpus.synth import SAMPLE_RATE, Espeak
 
 AFTER = 200_000  # past every sentence a demo corpus has used
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+")
-    parser.add_argument("--pairs", type=int, default=60)
-    parser.add_argument("--range", choices=PITCH_RANGES, help="speak them in this SSML pitch range")
-    args = parser.parse_args()
-    if args.pairs < 1:
-        parser.error(f"--pairs is how many minimal pairs to speak, at least 1, not {args.pairs}")
+    args = arguments(__doc__, "pairs", 60, "minimal pairs")
     espeak = Espeak.locate()
-    pairs = []
-    for i, text in enumerate(focus_sentences("tone-pair", args.pairs, AFTER, seed=0)):
-        voice = pick_voice("zh", i)
-        pairs.append([(t, synthesize(t, "zh", i, espeak, voice=voice, augment=False, pitch_range=args.range).audio)
-                      for t in (text, tone_partner(text))])
+    pairs = [[(t, spoken(t, i, espeak, args.range)) for t in (text, tone_partner(text))]
+             for i, text in enumerate(focus_sentences("tone-pair", args.count, AFTER, seed=0))]
     for path in args.models:
         pipeline = workbench.load(path)
         right = same = 0
@@ -52,7 +43,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except WorkbenchError as exc:  # a bad model directory, or no espeak-ng: one line, as the workbench prints it
-        raise SystemExit(f"error: {exc}") from None
+    run(main)

@@ -17,32 +17,25 @@ drill by `evaluate.edits`:
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from collections import Counter
 
+from tone_probe import arguments, run, spoken
+
 import workbench
-from workbench.corpus.synth import PITCH_RANGES, SAMPLE_RATE, Espeak, pick_voice, synthesize
+from workbench.corpus.synth import SAMPLE_RATE, Espeak
 from workbench.corpus.tone_drill import drill_classes, drills, zh_tones
-from workbench.errors import WorkbenchError
 from workbench.evaluate import edits
 
 SEED = 1  # corpora use their own seed (0 for the demos'), at their own stream position
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+")
-    parser.add_argument("--drills", type=int, default=50)
-    parser.add_argument("--range", choices=PITCH_RANGES, help="speak them in this SSML pitch range")
-    args = parser.parse_args()
-    if args.drills < 1:
-        parser.error(f"--drills is how many drills to speak, at least 1, not {args.drills}")
+    args = arguments(__doc__, "drills", 50, "drills")
     espeak = Espeak.locate()
-    texts = list(itertools.islice(drills(SEED), args.drills))
-    audio = [synthesize(t, "zh", i, espeak, voice=pick_voice("zh", i), augment=False, pitch_range=args.range).audio
-             for i, t in enumerate(texts)]
+    texts = list(itertools.islice(drills(SEED), args.count))
+    audio = [spoken(t, i, espeak, args.range) for i, t in enumerate(texts)]
     tones = zh_tones()
     tones_of = Counter(tones[char][0] for char, _ in drill_classes())
     chance = sum(1 / tones_of[tones[c][0]] for t in texts for c in t) / sum(map(len, texts))
@@ -68,7 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except WorkbenchError as exc:  # a bad model directory, or no espeak-ng: one line, as the workbench prints it
-        raise SystemExit(f"error: {exc}") from None
+    run(main)
