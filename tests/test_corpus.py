@@ -427,6 +427,36 @@ def test_tone_pair_focus_speaks_each_sentence_again_with_the_partner_surname_and
     assert S.tone_partner("贺子涵二零二一年去了长沙工作") == "何子涵二零二一年去了长沙工作"
 
 
+def test_focus_voices_speak_the_focus_utterances_and_only_those():
+    from workbench.corpus.build import plan
+
+    base = plan(200, 20, 30, 10, seed=4, focus={"tone-drill": 60, "tone-pair": 20})
+    males = plan(200, 20, 30, 10, seed=4, focus={"tone-drill": 60, "tone-pair": 20},
+                 focus_voices=("cmn+m3", "cmn+m1"))
+    rest = [j for j in base if "-train-tone-" not in j.id]
+    assert [j for j in males if "-train-tone-" not in j.id] == rest  # every other utterance as it was
+    assert {j.voice for j in rest if j.language == "zh"} != {"cmn+m1", "cmn+m3"}
+    focused = [j for j in males if "-train-tone-" in j.id]
+    assert [(j.id, j.text, j.seed) for j in focused] == [(j.id, j.text, j.seed) for j in base if "-train-tone-" in j.id]
+    assert {j.voice for j in focused} == {"cmn+m1", "cmn+m3"}  # both drawn, nothing else
+
+
+def test_focus_voices_refuse_a_held_out_or_unknown_voice_and_need_a_focus(tmp_path, capsys):
+    from workbench.corpus.build import main
+    from workbench.corpus.synth import TRAIN_VOICES
+
+    known = ", ".join(voice.name for voice in TRAIN_VOICES["zh"])
+    for voices, wrong in (("cmn+m3,cmn+f5", "cmn+f5"), ("en-us+m3", "en-us+m3")):  # held out; English
+        assert main([str(tmp_path / "c"), "--zh", "2", "--focus", "tone-drill=3", "--focus-voices", voices,
+                     "--workers", "1"]) == 1
+        assert capsys.readouterr().err.strip() == \
+            f"error: --focus-voices takes Mandarin training voices ({known}), not {wrong}"
+    assert main([str(tmp_path / "c"), "--zh", "2", "--focus-voices", "cmn+m3", "--workers", "1"]) == 1
+    assert capsys.readouterr().err.strip() == \
+        "error: --focus-voices needs --focus: it says who speaks the focus utterances"
+    assert not (tmp_path / "c").exists()
+
+
 def test_focus_refuses_an_unknown_kind_or_a_count_that_is_not_one(tmp_path, capsys):
     from workbench.corpus.build import main
 

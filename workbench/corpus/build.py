@@ -2,7 +2,8 @@
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
         --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE [--zh-pitch-share F]] \\
-        [--piper-test N] [--piper-share F] [--max-lead-silence S] [--espeak PATH --espeak-data PATH]
+        [--focus-voices V,V ...] [--piper-test N] [--piper-share F] [--max-lead-silence S] \\
+        [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
 manifest line: id, audio (path relative to OUT), text, language ("zh"/"en"), voice,
@@ -27,6 +28,9 @@ Guarantees:
   same voice, prosody and augmentation, a partner never being a sentence of the build or the stream
   before it; `tone-drill=N` adds N strings of random syllables whose tones alone tell their
   characters (`tone_drill.py`);
+* `--focus-voices V,V` speaks the focus utterances in these Mandarin training voices only (each
+  drawn by the utterance's seed, as without the option), the rest of the corpus in all of them: to
+  teach one voice group's tones at a time, without losing the others' words;
 * `--zh-pitch-range RANGE` speaks every Mandarin utterance (test split too) inside espeak's SSML
   `<prosody range>` (`synth.PITCH_RANGES`), for wider tone contours; manifests record it;
   `--zh-pitch-share F` gives the range to a seeded share F of them instead (the rest are spoken as
@@ -67,7 +71,9 @@ from .synth import (
     PIPER_VOICE,
     PITCH_RANGES,
     SAMPLE_RATE,
+    TRAIN_VOICES,
     Espeak,
+    Voice,
     pick_voice,
     synthesize,
     utterance_seed,
@@ -103,7 +109,7 @@ class Job:
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
          piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None,
          zh_pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S,
-         zh_pitch_share: float = 1.0) -> list[Job]:
+         zh_pitch_share: float = 1.0, focus_voices: tuple[str, ...] | None = None) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
@@ -130,6 +136,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     unknown = sorted(set(focus or {}) - set(FOCUS_KINDS))
     if unknown:
         raise ValueError(f"unknown --focus kind {', '.join(unknown)}: one of {', '.join(FOCUS_KINDS)}")
+    focus_pool = _focus_voice_pool(focus_voices, focus)
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
         train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed)
@@ -162,7 +169,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
         for i, text in enumerate(texts):
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
-            voice = pick_voice("zh", useed, held_out=False).name
+            voice = random.Random(useed).choice(focus_pool).name if focus_pool else pick_voice("zh", useed).name
             jobs.append(Job(uid, "train", "zh", text, voice, False, useed, mandarin_range(useed), max_lead_s))
             if kind == "tone-pair":  # the same voice, prosody and augmentation: only the surname's tone differs
                 jobs.append(Job(f"{uid}-partner", "train", "zh", tone_partner(text), voice, False, useed,
@@ -174,6 +181,20 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
             jobs.append(Job(uid, "piper", "en", text, PIPER_VOICE.name, piper_share == 0, utterance_seed(seed, uid),
                             max_lead_s=max_lead_s))
     return jobs
+
+
+def _focus_voice_pool(names: tuple[str, ...] | None, focus: dict[str, int] | None) -> tuple[Voice, ...] | None:
+    if names is None:
+        return None
+    if not any((focus or {}).values()):
+        raise ValueError("--focus-voices needs --focus: it says who speaks the focus utterances")
+    # Only training voices: a held-out voice must stay unheard, or its test scores mean nothing.
+    known = {voice.name: voice for voice in TRAIN_VOICES["zh"]}
+    wrong = [name for name in names if name not in known]
+    if wrong or not names:
+        raise ValueError(f"--focus-voices takes Mandarin training voices ({', '.join(known)}), "
+                         f"not {', '.join(wrong) or 'none'}")
+    return tuple(dict.fromkeys(known[name] for name in names))
 
 
 def unseen_test_units(jobs: list[Job]) -> dict[str, dict]:
@@ -235,14 +256,15 @@ def _run_job(job: Job) -> dict:
 def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: int, seed: int = 0,
                  skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
                  focus: dict[str, int] | None = None, zh_pitch_range: str | None = None,
-                 zh_pitch_share: float = 1.0, max_lead_s: float = MAX_LEAD_S, workers: int = 1,
+                 zh_pitch_share: float = 1.0, max_lead_s: float = MAX_LEAD_S,
+                 focus_voices: tuple[str, ...] | None = None, workers: int = 1,
                  espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
     jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range, max_lead_s,
-                zh_pitch_share)
+                zh_pitch_share, focus_voices)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -313,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
     parser.add_argument("--focus", action="append", default=[], metavar="KIND=N",
                         help=f"N more Mandarin training utterances of a kind ({', '.join(FOCUS_KINDS)}); repeatable")
+    parser.add_argument("--focus-voices", metavar="V,V", type=lambda value: tuple(value.split(",")),
+                        help="speak the --focus utterances in these Mandarin training voices only (cmn+m1,cmn+m3)")
     parser.add_argument("--zh-pitch-range", metavar="RANGE",
                         help=f"speak Mandarin with espeak's SSML pitch range RANGE ({', '.join(PITCH_RANGES)}): "
                              "wider tone contours; default: as earlier corpora, no SSML")
@@ -335,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                                seed=args.seed, skip_train=args.skip_train, piper_test=args.piper_test,
                                piper_share=args.piper_share, focus=focus, zh_pitch_range=args.zh_pitch_range,
                                zh_pitch_share=args.zh_pitch_share,
-                               max_lead_s=args.max_lead_silence, workers=args.workers,
+                               max_lead_s=args.max_lead_silence, focus_voices=args.focus_voices,
+                               workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
