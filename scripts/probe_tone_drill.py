@@ -2,11 +2,12 @@
 random syllables whose tones alone tell their characters) and counts, of the syllables it heard
 right, those whose tone it wrote right too. Prints one JSON line per model.
 
-    .venv/bin/python scripts/probe_tone_drill.py MODEL [MODEL ...] [--drills 50] [--range x-high]
+    .venv/bin/python scripts/probe_tone_drill.py MODEL [MODEL ...] [--drills 50] [--range x-high] \
+        [--voices cmn+m3]
 
 The drills are seeded apart from any corpus's (`drills(seed=1)`); each is spoken by a training
-voice without augmentation, as the sample clips are. Each written character is aligned to the
-drill by `evaluate.edits`:
+voice (one of `--voices` if given) without augmentation, as the sample clips are. Each written
+character is aligned to the drill by `evaluate.edits`:
 - `syllable_right`: the share of the drills' syllables written with a character of that syllable;
 - `tone_right`: of those, the share written with a character of the right tone as well;
 - `chance`: what `tone_right` is for a model that picks one of each syllable's drill tones at
@@ -35,7 +36,7 @@ def main() -> None:
     args = arguments(__doc__, "drills", 50, "drills")
     espeak = Espeak.locate()
     texts = list(itertools.islice(drills(SEED), args.count))
-    audio = [spoken(t, i, espeak, args.range) for i, t in enumerate(texts)]
+    audio = [spoken(t, i, espeak, args.range, args.voices) for i, t in enumerate(texts)]
     tones = zh_tones()
     tones_of = Counter(tones[char][0] for char, _ in drill_classes())
     chance = sum(1 / tones_of[tones[c][0]] for t in texts for c in t) / sum(map(len, texts))
@@ -53,6 +54,7 @@ def main() -> None:
                     confusions[tones[char][1], tones[heard][1]] += 1
         right_syllable = confusions.total()
         print(json.dumps({"model": path, "drills": len(texts), "range": args.range or "default",
+                          "voices": args.voices or "all",
                           "syllable_right": round(right_syllable / syllables, 3),
                           "tone_right": round(sum(n for (a, b), n in confusions.items() if a == b)
                                               / max(right_syllable, 1), 3),
