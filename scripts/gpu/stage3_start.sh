@@ -21,8 +21,10 @@ while [ ! -f "$CORPUS/test.jsonl" ]; do
     sleep 5
 done
 tail -1 /tmp/corpus.log
-# JOBS: "NAME:FAMILY:GPU ..."; BENCH_GPU: a GPU left to scripts/gpu/bench.sh (its packages in .benchpkgs).
+# JOBS: "NAME:FAMILY:GPU ..." (none: start no training, for a chain.sh started later in the call);
+# BENCH_GPU: a GPU left to scripts/gpu/bench.sh (its packages in .benchpkgs).
 for job in ${JOBS:-paraformer:paraformer:0 nano:nano:1}; do
+    [ "$job" = none ] && continue
     IFS=: read -r name family gpu <<< "$job"
     CUDA_VISIBLE_DEVICES=$gpu setsid nohup bash scripts/gpu/train_one.sh "$name" "$family" > "/tmp/$name.log" 2>&1 < /dev/null &
 done

@@ -6,7 +6,8 @@ set -uo pipefail
 source scripts/gpu/env.sh
 end=$((SECONDS + ${1:-540}))
 while [ $SECONDS -lt $end ]; do
-    running=$(pgrep -fc "python3 -m [w]orkbench.cli train")
+    # A chain (chain.sh) is running between its trainings too.
+    running=$(( $(pgrep -fc "python3 -m [w]orkbench.cli train") + $(pgrep -fc "[s]cripts/gpu/chain.sh") ))
     [ "$running" -eq 0 ] && break
     # Never past the deadline: a call given 585 s with a 600 s limit overran by a last full
     # sleep and came back empty (rc 124) in the eighteenth run.
