@@ -39,7 +39,7 @@ def main() -> None:
             right += sum(first == text[0] for first, (text, _) in zip(firsts, pair))
             same += firsts[0] == firsts[1]
         print(json.dumps({"model": path, "pairs": len(pairs), "range": args.range or "default",
-                          "voices": args.voices or "all",
+                          "voices": [voice.name for voice in args.voices] if args.voices else "all",
                           "right": round(right / (2 * len(pairs)), 3),
                           "same_for_both": round(same / len(pairs), 3)}), flush=True)
 

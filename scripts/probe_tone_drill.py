@@ -54,7 +54,7 @@ def main() -> None:
                     confusions[tones[char][1], tones[heard][1]] += 1
         right_syllable = confusions.total()
         print(json.dumps({"model": path, "drills": len(texts), "range": args.range or "default",
-                          "voices": args.voices or "all",
+                          "voices": [voice.name for voice in args.voices] if args.voices else "all",
                           "syllable_right": round(right_syllable / syllables, 3),
                           "tone_right": round(sum(n for (a, b), n in confusions.items() if a == b)
                                               / max(right_syllable, 1), 3),

@@ -4,18 +4,18 @@ line, Mandarin spoken as the sample clips are, and how they report an error."""
 from __future__ import annotations
 
 import argparse
-import random
 from collections.abc import Callable
 
 import numpy as np
 
-from workbench.corpus.synth import PITCH_RANGES, TRAIN_VOICES, Espeak, pick_voice, synthesize, voice_by_name
+from workbench.corpus.synth import PITCH_RANGES, Espeak, Voice, pick_voice, synthesize, zh_training_voices
 from workbench.errors import WorkbenchError
 
 
 def arguments(doc: str, count: str, default: int, what: str) -> argparse.Namespace:
     """MODEL [MODEL ...] --COUNT N [--range R] [--voices V,V]; N (as `args.count`) is how many `what`
-    to speak, `args.voices` the training voices that speak them (None: all, as the corpus draws them)."""
+    to speak, `args.voices` the pool of training voices that speak them (None: all, as the corpus
+    draws them)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("models", nargs="+")
     parser.add_argument(f"--{count}", dest="count", type=int, default=default)
@@ -25,17 +25,19 @@ def arguments(doc: str, count: str, default: int, what: str) -> argparse.Namespa
     args = parser.parse_args()
     if args.count < 1:
         parser.error(f"--{count} is how many {what} to speak, at least 1, not {args.count}")
-    known = [voice.name for voice in TRAIN_VOICES["zh"]]
-    if args.voices is not None and not set(args.voices) <= set(known):
-        parser.error(f"--voices takes Mandarin training voices ({', '.join(known)}), not {','.join(args.voices)}")
+    if args.voices is not None:
+        try:
+            args.voices = zh_training_voices(args.voices, "--voices")
+        except ValueError as exc:
+            parser.error(str(exc))
     return args
 
 
 def spoken(text: str, index: int, espeak: Espeak, pitch_range: str | None,
-           voices: list[str] | None = None) -> np.ndarray:
+           voices: tuple[Voice, ...] | None = None) -> np.ndarray:
     """`text` in the `index`-th training voice (of `voices`, if given) at its seeded rate and pitch,
     without augmentation."""
-    voice = voice_by_name(random.Random(index).choice(voices)) if voices else pick_voice("zh", index)
+    voice = pick_voice("zh", index, among=voices)
     return synthesize(text, "zh", index, espeak, voice=voice, augment=False, pitch_range=pitch_range).audio
 
 

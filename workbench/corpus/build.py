@@ -71,13 +71,13 @@ from .synth import (
     PIPER_VOICE,
     PITCH_RANGES,
     SAMPLE_RATE,
-    TRAIN_VOICES,
     Espeak,
     Voice,
     pick_voice,
     synthesize,
     utterance_seed,
     voice_by_name,
+    zh_training_voices,
 )
 from .word_timing import WordTimer
 
@@ -169,7 +169,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
         for i, text in enumerate(texts):
             uid = f"zh-train-{kind}-{i:06d}"
             useed = utterance_seed(seed, uid)
-            voice = random.Random(useed).choice(focus_pool).name if focus_pool else pick_voice("zh", useed).name
+            voice = pick_voice("zh", useed, among=focus_pool).name
             jobs.append(Job(uid, "train", "zh", text, voice, False, useed, mandarin_range(useed), max_lead_s))
             if kind == "tone-pair":  # the same voice, prosody and augmentation: only the surname's tone differs
                 jobs.append(Job(f"{uid}-partner", "train", "zh", tone_partner(text), voice, False, useed,
@@ -188,13 +188,7 @@ def _focus_voice_pool(names: tuple[str, ...] | None, focus: dict[str, int] | Non
         return None
     if not any((focus or {}).values()):
         raise ValueError("--focus-voices needs --focus: it says who speaks the focus utterances")
-    # Only training voices: a held-out voice must stay unheard, or its test scores mean nothing.
-    known = {voice.name: voice for voice in TRAIN_VOICES["zh"]}
-    wrong = [name for name in names if name not in known]
-    if wrong or not names:
-        raise ValueError(f"--focus-voices takes Mandarin training voices ({', '.join(known)}), "
-                         f"not {', '.join(wrong) or 'none'}")
-    return tuple(dict.fromkeys(known[name] for name in names))
+    return zh_training_voices(names, "--focus-voices")
 
 
 def unseen_test_units(jobs: list[Job]) -> dict[str, dict]:

@@ -253,10 +253,24 @@ def utterance_seed(seed: int, utterance_id: str) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def pick_voice(language: str, seed: int, held_out: bool = False) -> Voice:
+def pick_voice(language: str, seed: int, held_out: bool = False, among: tuple[Voice, ...] | None = None) -> Voice:
+    """The held-out voice, or a training voice drawn by `seed` (from `among`, if given: the same
+    draw over a smaller pool, `zh_training_voices`)."""
     if held_out:
         return HELD_OUT_VOICES[language]
-    return random.Random(seed).choice(TRAIN_VOICES[language])
+    return random.Random(seed).choice(among or TRAIN_VOICES[language])
+
+
+def zh_training_voices(names: list[str] | tuple[str, ...], option: str) -> tuple[Voice, ...]:
+    """The Mandarin training voices called `names`, in order and once each, as a pool for
+    `pick_voice`; a ValueError that names the command-line `option` for any other name. Held-out
+    voices are refused: they must stay unheard in training, or their test scores mean nothing."""
+    known = {voice.name: voice for voice in TRAIN_VOICES["zh"]}
+    wrong = [name for name in names if name not in known]
+    if wrong or not names:
+        raise ValueError(f"{option} takes Mandarin training voices ({', '.join(known)}), "
+                         f"not {', '.join(wrong) or 'none'}")
+    return tuple(dict.fromkeys(known[name] for name in names))
 
 
 @dataclass
