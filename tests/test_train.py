@@ -335,3 +335,37 @@ def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus
     assert main([*args, "--out", str(tmp_path / "d"), "--init", str(first), "--train-only", "encoder.encoders.7"]) == 2
     assert "encoder.encoders.7: " in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in "acd")
+
+
+@pytest.mark.parametrize("family, trainer", [("paraformer", train_paraformer), ("nano", train_nano)])
+def test_frame_length_sets_the_exported_frontend_and_carries_over_to_a_continuation(family, trainer, corpus, tmp_path):
+    from workbench.frontend import CMVN, FrontendConf, apply_lfr, kaldi_fbank
+
+    first = trainer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    longer = trainer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1,
+                     init=first, frame_length=64)
+    assert json.loads((longer / "config.json").read_text())["frontend_conf"]["frame_length"] == 64
+    model = workbench.load(longer)
+    assert model.frontend.conf.window_samples == 1024  # 64 ms at 16 kHz
+    # A continuation without the option keeps the earlier run's window.
+    kept = trainer(corpus, tmp_path / "c", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=longer)
+    assert json.loads((kept / "config.json").read_text())["frontend_conf"]["frame_length"] == 64
+    if family == "paraformer":
+        # The 25 ms run's normalisation no longer centres 64 ms features: the corpus's own does.
+        conf = FrontendConf(frame_length=64)
+        feats = np.concatenate([apply_lfr(kaldi_fbank(sf.read(p, dtype="float32")[0], conf), 7, 6)
+                                for p in sorted((corpus / "audio").iterdir())])
+        cmvn = CMVN.from_file(longer / "am.mvn")
+        np.testing.assert_allclose(cmvn.shift, -feats.mean(0), atol=2e-2)  # features are kept in fp16
+        assert not np.allclose(cmvn.shift, CMVN.from_file(first / "am.mvn").shift, atol=0.1)
+        assert (kept / "am.mvn").read_bytes() == (longer / "am.mvn").read_bytes()
+
+
+def test_frame_length_shorter_than_the_frame_shift_is_refused_in_one_line(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "a"), "--steps", "1",
+                 "--max-frames", "400", "--workers", "1", "--frame-length", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --frame-length 5: the window must be at least the 10 ms frame shift")
+    assert not (tmp_path / "a").exists()

@@ -188,7 +188,7 @@ def _cmd_train(args) -> None:
         extra["english_units"] = args.english_units
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
-                   init=Path(args.init) if args.init else None, **extra)
+                   init=Path(args.init) if args.init else None, frame_length=args.frame_length, **extra)
     print(f"wrote {path}")
 
 
@@ -394,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-only", nargs="+", metavar="PART",
                    help="with --init: update only these parts, named by their weights' prefix (predictor, "
                         "encoder.encoders.6, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn")
+    p.add_argument("--frame-length", type=int, metavar="MS",
+                   help="the fbank's analysis window in ms (default: the --init model's, else upstream's 25); "
+                        "a longer one resolves low voices' harmonics, so their tones")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict, replace
 from functools import reduce
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten
 
+from ..config import from_dict
 from ..convert.common import write_model_dir
 from ..corpus.build import load_manifest
 from ..errors import CheckpointError, WorkbenchError
@@ -141,6 +143,23 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
             parent.unfreeze(recurse=False, keys=last)
 
 
+def _frontend(init: Path | None, frame_length: int | None) -> FrontendConf:
+    """The run's frontend: the earlier run's (`init`) or upstream's, with its analysis window set to
+    `frame_length` ms when given. Upstream's 25 ms window cannot resolve the harmonics of a voice
+    near 80 Hz (its Hamming main lobe is wider than their spacing), so a demo trained on low male
+    voices barely hears their tones; a longer one does (docs/reliability.md, "Male voices")."""
+    conf = FrontendConf()
+    if init is not None and (Path(init) / "config.json").is_file():
+        conf = from_dict(FrontendConf, json.loads((Path(init) / "config.json").read_text()).get("frontend_conf"),
+                         f"{init}: frontend_conf")
+    if frame_length is None:
+        return conf
+    if frame_length < conf.frame_shift:  # frames would skip audio between them
+        raise WorkbenchError(f"--frame-length {frame_length}: the window must be at least the {conf.frame_shift} ms "
+                             "frame shift")
+    return replace(conf, frame_length=frame_length)
+
+
 def _initialise(model, init: Path | None, adapt=None) -> None:
     """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
     over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new."""
@@ -206,7 +225,7 @@ def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int |
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                      init: Path | None = None, english_pieces: int | None = None,
-                     english_units: str | None = None) -> Path:
+                     english_units: str | None = None, frame_length: int | None = None) -> Path:
     rows = load_manifest(corpus / "train.jsonl")
     # The vocabulary and the word timings first: a corpus they refuse is refused before minutes of
     # feature extraction.
@@ -215,8 +234,12 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
     _check_train_only(config.train_only, init)
-    examples = load_examples(rows, corpus, FrontendConf(), workers)
-    if init is None:
+    frontend = _frontend(init, frame_length)
+    examples = load_examples(rows, corpus, frontend, workers)
+    if init is None or frontend != _frontend(init, None):
+        # A new window changes every bin's level (a longer one sums more power), so the earlier
+        # run's statistics no longer centre the features; this corpus's own put them back where the
+        # earlier weights expect them.
         shift, scale = global_cmvn(examples)
     else:
         # The earlier run's weights were trained on its normalisation; this corpus's own statistics
@@ -224,7 +247,8 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         cmvn = CMVN.from_file(Path(init) / "am.mvn")
         shift, scale = cmvn.shift, cmvn.scale
     targets = [vocab.encode(e.text) for e in examples]
-    model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO})
+    model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO,
+                                              "frontend_conf": asdict(frontend)})
     model = Paraformer(model_config)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -245,7 +269,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     freeze_all_but(trainee, config.train_only)
     starts = None
     if config.align_weight > 0:
-        starts = [paraformer_objective.word_start_targets(e, vocab.encode) for e in examples]
+        starts = [paraformer_objective.word_start_targets(e, vocab.encode, frontend) for e in examples]
     make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale), starts)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
@@ -265,11 +289,12 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
 
 
 def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
-               init: Path | None = None) -> Path:
+               init: Path | None = None, frame_length: int | None = None) -> Path:
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
     _check_train_only(config.train_only, init)
-    examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, FrontendConf(), workers)
+    frontend = _frontend(init, frame_length)
+    examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     # Continuing a run keeps its tokenizer (byte-level, so it spells any text); a new run trains one.
@@ -282,6 +307,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     targets = [prompt.encode(e.text) + [prompt.im_end] for e in examples]
     spec = json.loads(json.dumps(NANO_DEMO))
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
+    spec["frontend_conf"] = asdict(frontend)
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
     _initialise(model, init)
