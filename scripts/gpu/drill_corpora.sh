@@ -13,6 +13,7 @@ grep '"zh-train-tone-drill' "$CORPUS/train.jsonl" > /tmp/drills/train.jsonl
 cp "$CORPUS/test.jsonl" /tmp/drills/
 n=$(wc -l < /tmp/drills/train.jsonl)
 echo "/tmp/drills: $n drills"
+[ "${WIDE:-1}" = 0 ] && exit 0  # WIDE=0: the default-range drills alone
 # The package copy stage1.sh made: every call replaces the working tree.
 (cd /tmp/corpus_src && PYTHONPATH=/tmp/site python3 -m workbench.corpus.build /tmp/wide --test-zh 200 --seed 0 \
     --workers "$(nproc)" --focus "tone-drill=$n" --focus-voices "${FOCUS_VOICES:?the voices of the drills}" \
