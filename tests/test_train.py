@@ -362,10 +362,43 @@ def test_frame_length_sets_the_exported_frontend_and_carries_over_to_a_continuat
 
 
 def test_frame_length_shorter_than_the_frame_shift_is_refused_in_one_line(corpus, tmp_path, capsys):
+    import mlx.core as mx
+
     from workbench.cli import main
 
+    default = mx.set_cache_limit(0)
+    mx.set_cache_limit(default)
     assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "a"), "--steps", "1",
-                 "--max-frames", "400", "--workers", "1", "--frame-length", "5"]) == 2
+                 "--max-frames", "400", "--workers", "1", "--frame-length", "5", "--cache-limit-gb", "1.5"]) == 2
     assert capsys.readouterr().err.strip() == (
         "error: --frame-length 5: the window must be at least the 10 ms frame shift")
     assert not (tmp_path / "a").exists()
+    assert mx.set_cache_limit(default) == 3 * 2**29  # --cache-limit-gb took effect
+
+
+@pytest.mark.parametrize("family, trainer, encoder", [("paraformer", train_paraformer, "encoder"),
+                                                      ("nano", train_nano, "audio_encoder")])
+def test_pitch_widens_the_first_layer_of_an_earlier_run_and_a_continuation_keeps_it(family, trainer, encoder, corpus,
+                                                                                      tmp_path):
+    import mlx.core as mx
+
+    first = trainer(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    # A vanishing learning rate: the export shows the widened start itself.
+    pitched = trainer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1, lr=1e-12), max_frames=400, workers=1,
+                      init=first, pitch=True)
+    config = json.loads((pitched / "config.json").read_text())
+    assert config["frontend_conf"]["pitch"] is True and config[f"{encoder}_conf"]["input_size"] == 7 * 82
+    before, after = (mx.load(str(d / "model.safetensors")) for d in (first, pitched))
+    name = f"{encoder}.encoders0.0.self_attn.linear_q_k_v.weight"
+    old, new = np.array(before[name]), np.array(after[name])
+    old, new = old.reshape(len(old), 7, 80), new.reshape(len(new), 7, 82)
+    # Each LFR frame's 80 mel columns keep their weights; its two pitch columns start at zero.
+    np.testing.assert_array_equal(new[:, :, :80], old)
+    assert not new[:, :, 80:].any()
+    scale = np.array(after[f"{encoder}.encoders0.0.norm1.weight"]).reshape(7, 82)
+    np.testing.assert_array_equal(scale[:, 80:], 1)
+    assert set(before) == set(after)
+    model = workbench.load(pitched)
+    assert model.frontend.conf.pitch and model.transcribe(speech_like(1.5, 99), sample_rate=16000).timings["total"] > 0
+    kept = trainer(corpus, tmp_path / "c", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=pitched)
+    assert json.loads((kept / "config.json").read_text())["frontend_conf"]["pitch"] is True

@@ -186,9 +186,14 @@ def _cmd_train(args) -> None:
         if args.family != "paraformer":
             raise WorkbenchError("--english-units is for paraformer (nano's byte-level tokenizer spells any text)")
         extra["english_units"] = args.english_units
+    if args.cache_limit_gb is not None:
+        import mlx.core as mx
+
+        mx.set_cache_limit(int(args.cache_limit_gb * 2**30))
     trainer = train_paraformer if args.family == "paraformer" else train_nano
     path = trainer(Path(args.corpus), Path(args.out), config, max_frames=args.max_frames, workers=args.workers,
-                   init=Path(args.init) if args.init else None, frame_length=args.frame_length, **extra)
+                   init=Path(args.init) if args.init else None, frame_length=args.frame_length,
+                   pitch=args.pitch, **extra)
     print(f"wrote {path}")
 
 
@@ -397,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-length", type=int, metavar="MS",
                    help="the fbank's analysis window in ms (default: the --init model's, else upstream's 25); "
                         "a longer one resolves low voices' harmonics, so their tones")
+    p.add_argument("--cache-limit-gb", type=float, metavar="GB",
+                   help="cap MLX's cache of freed buffers (default: up to the memory limit), so that two trainings "
+                        "can share one GPU: otherwise the first one's cache leaves the second none")
+    p.add_argument("--pitch", action="store_true",
+                   help="append pitch features (voicing, log F0 against the speaker's register) to each fbank "
+                        "frame: not upstream's frontend, for demos that must hear tones; with --init, the earlier "
+                        "weights start by ignoring them (a run continued from a pitch model keeps them)")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

@@ -17,6 +17,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, check_samples
 from .errors import AudioError, CheckpointError
+from .pitch import N_PITCH, pitch_features
 
 FLOAT32_EPS = np.finfo(np.float32).eps  # Kaldi floors the mel energies at this before the log
 WINDOWS = ("hamming", "hanning", "povey")
@@ -35,6 +36,9 @@ class FrontendConf:
     lfr_n: int = 6
     dither: float = 0.0
     upsacle_samples: bool = True  # (sic) upstream's spelling
+    # Not upstream's: append `pitch.pitch_features` (voicing, relative log F0) to each fbank frame
+    # before LFR, for demo models that must hear low voices' tones. Upstream checkpoints never set it.
+    pitch: bool = False
 
     def __post_init__(self):  # refused at load, not at the first transcription
         if self.fs != SAMPLE_RATE:  # every pipeline feeds the frontend 16 kHz audio
@@ -52,7 +56,12 @@ class FrontendConf:
 
     @property
     def output_dim(self) -> int:
-        return self.n_mels * self.lfr_m
+        return self.frame_dim * self.lfr_m
+
+    @property
+    def frame_dim(self) -> int:
+        """Features per fbank frame before LFR stacking: the mel bins, then any pitch features."""
+        return self.n_mels + (N_PITCH if self.pitch else 0)
 
     def frames_before(self, seconds: float) -> int:
         """How many LFR frames lie before the moment `seconds` (never fewer than 0).
@@ -188,15 +197,20 @@ class CMVN:
 
 
 class WavFrontend:
-    """waveform → (fbank [M, n_mels], features [T, n_mels·lfr_m])."""
+    """waveform → (fbank [M, n_mels], features [T, frame_dim·lfr_m])."""
 
     def __init__(self, conf: FrontendConf, cmvn: CMVN | None = None):
         self.conf = conf
         self.cmvn = cmvn
 
     def __call__(self, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fbank = kaldi_fbank(waveform, self.conf)
-        feats = apply_lfr(fbank, self.conf.lfr_m, self.conf.lfr_n)
+        conf = self.conf
+        fbank = kaldi_fbank(waveform, conf)
+        frames = fbank
+        if conf.pitch:
+            pitch = pitch_features(waveform, conf.fs, conf.window_samples, conf.shift_samples)
+            frames = np.concatenate([fbank, pitch], axis=1)
+        feats = apply_lfr(frames, conf.lfr_m, conf.lfr_n)
         if self.cmvn is not None:
             feats = self.cmvn(feats)
         return fbank, feats

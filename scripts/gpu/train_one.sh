@@ -5,7 +5,8 @@
 # X_QW (Paraformer's quantity-loss weight) X_EP (Paraformer: English pieces of a new vocabulary)
 # X_ALIGN (Paraformer's word-start loss weight; needs a corpus built with word timings)
 # X_EU (Paraformer: English units of a new vocabulary, bpe or syllables)
-# X_FL (the fbank's analysis window in ms; default the init's, else 25).
+# X_FL (the fbank's analysis window in ms; default the init's, else 25) X_PITCH (1: add pitch features)
+# X_CACHE (GB of MLX's buffer cache: two trainings on one GPU need it, or the second runs out of memory).
 set -euo pipefail
 source scripts/gpu/env.sh
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -20,11 +21,14 @@ ep=$(get EP "")
 align=$(get ALIGN "")
 eu=$(get EU "")
 fl=$(get FL "")
+pitch=$(get PITCH "")
+cache=$(get CACHE "")
 # A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
 [ "${RESUME:-0}" = 1 ] || rm -rf "${RUNS:?}/$name"
 python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" --steps "$(get STEPS 2000)" \
     --max-minutes "$(get MINUTES 5)" --workers "${WORKERS:-14}" --max-frames "$(get FRAMES 36000)" \
     --warmup "$(get WARMUP 300)" --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 \
     ${init:+--init "$init"} ${sr:+--sampling-ratio "$sr"} ${qw:+--quantity-weight "$qw"} ${ep:+--english-pieces "$ep"} \
-    ${align:+--align-weight "$align"} ${eu:+--english-units "$eu"} ${fl:+--frame-length "$fl"}
+    ${align:+--align-weight "$align"} ${eu:+--english-units "$eu"} ${fl:+--frame-length "$fl"} \
+    ${pitch:+--pitch} ${cache:+--cache-limit-gb "$cache"}
 touch "$RUNS/$name.done"

@@ -51,7 +51,9 @@ class FunASRNanoConfig:
         )
         enc, ad, llm = config.audio_encoder_conf, config.audio_adaptor_conf, config.llm_conf
         if enc.input_size != config.frontend_conf.output_dim:
-            raise CheckpointError(f"audio_encoder input_size {enc.input_size} != frontend n_mels×lfr_m")
+            raise CheckpointError(f"audio_encoder input_size {enc.input_size} != the frontend's "
+                                  f"{config.frontend_conf.output_dim} features (n_mels, plus pitch features if any, "
+                                  "× lfr_m)")
         if ad.encoder_dim != enc.output_size or ad.llm_dim != llm.hidden_size:
             raise CheckpointError("audio_adaptor encoder_dim/llm_dim must equal the encoder output "
                                   "and LLM hidden sizes")

@@ -48,7 +48,8 @@ class ParaformerConfig:
         enc = config.encoder_conf
         if enc.input_size != config.frontend_conf.output_dim:
             raise CheckpointError(
-                f"encoder input_size {enc.input_size} != frontend n_mels×lfr_m {config.frontend_conf.output_dim}"
+                f"encoder input_size {enc.input_size} != the frontend's {config.frontend_conf.output_dim} features "
+                "(n_mels, plus pitch features if any, × lfr_m)"
             )
         if enc.output_size % enc.attention_heads or enc.output_size != config.predictor_conf.idim:
             raise CheckpointError("encoder output_size must divide by attention_heads and equal predictor idim")

@@ -143,28 +143,61 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
             parent.unfreeze(recurse=False, keys=last)
 
 
-def _frontend(init: Path | None, frame_length: int | None) -> FrontendConf:
+def _frontend(init: Path | None, frame_length: int | None = None, pitch: bool = False) -> FrontendConf:
     """The run's frontend: the earlier run's (`init`) or upstream's, with its analysis window set to
-    `frame_length` ms when given. Upstream's 25 ms window cannot resolve the harmonics of a voice
-    near 80 Hz (its Hamming main lobe is wider than their spacing), so a demo trained on low male
-    voices barely hears their tones; a longer one does (docs/reliability.md, "Male voices")."""
+    `frame_length` ms when given and pitch features added when `pitch`. Upstream's 25 ms window cannot
+    resolve the harmonics of a voice near 80 Hz (its Hamming main lobe is wider than their spacing),
+    and the filterbank does not say where a voice's register lies, so a demo trained on low male
+    voices barely hears their tones (docs/reliability.md, "Male voices")."""
     conf = FrontendConf()
     if init is not None and (Path(init) / "config.json").is_file():
         conf = from_dict(FrontendConf, json.loads((Path(init) / "config.json").read_text()).get("frontend_conf"),
                          f"{init}: frontend_conf")
-    if frame_length is None:
-        return conf
-    if frame_length < conf.frame_shift:  # frames would skip audio between them
-        raise WorkbenchError(f"--frame-length {frame_length}: the window must be at least the {conf.frame_shift} ms "
-                             "frame shift")
-    return replace(conf, frame_length=frame_length)
+    if frame_length is not None:
+        if frame_length < conf.frame_shift:  # frames would skip audio between them
+            raise WorkbenchError(f"--frame-length {frame_length}: the window must be at least the "
+                                 f"{conf.frame_shift} ms frame shift")
+        conf = replace(conf, frame_length=frame_length)
+    return replace(conf, pitch=True) if pitch else conf
 
 
-def _initialise(model, init: Path | None, adapt=None) -> None:
+def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendConf) -> dict[str, mx.array]:
+    """An earlier run's weights for a frontend with more features per frame (pitch added): in the
+    encoder's first layer, the only one that sees the features, each earlier feature keeps its
+    column and a new one starts at zero (its LayerNorm scale at one), so the model starts out as
+    the earlier one and learns what the new features add."""
+    if new.frame_dim == old.frame_dim:
+        return weights
+    per_frame = np.zeros((new.lfr_m, new.frame_dim), dtype=bool)
+    per_frame[:, :old.frame_dim] = True
+    keep = per_frame.reshape(-1)  # LFR stacks whole frames: frame 0's features, then frame 1's, ...
+    out = dict(weights)
+    for name, value in weights.items():
+        if ".encoders0.0." not in name or value.shape[-1] != old.output_dim:
+            continue
+        fill = 1.0 if name.endswith("norm1.weight") else 0.0
+        wide = np.full(value.shape[:-1] + (new.output_dim,), fill, dtype=np.float32)
+        wide[..., keep] = np.array(value.astype(mx.float32))
+        out[name] = mx.array(wide).astype(value.dtype)
+    return out
+
+
+def _check_frontends(init: Path | None, frontend: FrontendConf) -> None:
+    """Refuse a continuation whose features the earlier weights cannot be widened to."""
+    if init is None:
+        return
+    earlier = _frontend(init)
+    if (earlier.n_mels, earlier.lfr_m) != (frontend.n_mels, frontend.lfr_m):
+        raise WorkbenchError(f"{init}: its frontend has {earlier.n_mels} mel bins × LFR {earlier.lfr_m}, this run "
+                             f"{frontend.n_mels} × {frontend.lfr_m}")
+
+
+def _initialise(model, init: Path | None, frontend: FrontendConf, adapt=None) -> None:
     """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
-    over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new."""
+    over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new; widened to
+    `frontend`'s features if they are more (`widen_input`)."""
     if init is not None:
-        weights = mx.load(str(Path(init) / "model.safetensors"))
+        weights = widen_input(mx.load(str(Path(init) / "model.safetensors")), _frontend(init), frontend)
         load_weights_strict(model, adapt(weights) if adapt else weights, str(init))
 
 
@@ -225,7 +258,8 @@ def _paraformer_vocab(texts: list[str], init: Path | None, english_pieces: int |
 
 def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                      init: Path | None = None, english_pieces: int | None = None,
-                     english_units: str | None = None, frame_length: int | None = None) -> Path:
+                     english_units: str | None = None, frame_length: int | None = None,
+                     pitch: bool = False) -> Path:
     rows = load_manifest(corpus / "train.jsonl")
     # The vocabulary and the word timings first: a corpus they refuse is refused before minutes of
     # feature extraction.
@@ -234,12 +268,13 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
     _check_train_only(config.train_only, init)
-    frontend = _frontend(init, frame_length)
+    frontend = _frontend(init, frame_length, pitch)
+    _check_frontends(init, frontend)
     examples = load_examples(rows, corpus, frontend, workers)
-    if init is None or frontend != _frontend(init, None):
-        # A new window changes every bin's level (a longer one sums more power), so the earlier
-        # run's statistics no longer centre the features; this corpus's own put them back where the
-        # earlier weights expect them.
+    if init is None or frontend != _frontend(init):
+        # A new window changes every bin's level (a longer one sums more power) and new features
+        # have no statistics yet, so the earlier run's no longer centre the features; this corpus's
+        # own put them back where the earlier weights expect them.
         shift, scale = global_cmvn(examples)
     else:
         # The earlier run's weights were trained on its normalisation; this corpus's own statistics
@@ -247,8 +282,9 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         cmvn = CMVN.from_file(Path(init) / "am.mvn")
         shift, scale = cmvn.shift, cmvn.scale
     targets = [vocab.encode(e.text) for e in examples]
-    model_config = ParaformerConfig.from_dict({"vocab_size": len(vocab.tokens), **PARAFORMER_DEMO,
-                                              "frontend_conf": asdict(frontend)})
+    model_config = ParaformerConfig.from_dict({
+        "vocab_size": len(vocab.tokens), **PARAFORMER_DEMO, "frontend_conf": asdict(frontend),
+        "encoder_conf": {**PARAFORMER_DEMO["encoder_conf"], "input_size": frontend.output_dim}})
     model = Paraformer(model_config)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -258,7 +294,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     if new_vocab:
         earlier, fresh = ParaformerVocab.load(Path(init)), dict(tree_flatten(model.parameters()))
         adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab, VOCAB_ROWS)  # noqa: E731
-    _initialise(model, init, adapt)
+    _initialise(model, init, frontend, adapt)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     if new_vocab and trainee.ctc_head is not None:
         # The head's rows are moved to the new vocabulary like the decoder's.
@@ -289,11 +325,12 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
 
 
 def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
-               init: Path | None = None, frame_length: int | None = None) -> Path:
+               init: Path | None = None, frame_length: int | None = None, pitch: bool = False) -> Path:
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
     _check_train_only(config.train_only, init)
-    frontend = _frontend(init, frame_length)
+    frontend = _frontend(init, frame_length, pitch)
+    _check_frontends(init, frontend)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -308,9 +345,10 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     spec = json.loads(json.dumps(NANO_DEMO))
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
     spec["frontend_conf"] = asdict(frontend)
+    spec["audio_encoder_conf"]["input_size"] = frontend.output_dim
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
-    _initialise(model, init)
+    _initialise(model, init, frontend)
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
