@@ -21,23 +21,26 @@ def voice(f0_start: float, f0_end: float, seconds: float) -> np.ndarray:
 def test_pitch_track_follows_a_gliding_voice_against_its_register(low, high):
     x = np.concatenate([np.zeros(FS // 2, np.float32), voice(low, high, 1.0), np.zeros(FS // 2, np.float32)])
     features = pitch_features(x, FS, 400, 160)
-    assert features.shape == (len(kaldi_fbank(x, FrontendConf())), 2)
+    assert features.shape == (len(kaldi_fbank(x, FrontendConf())), 4)
     centres = (np.arange(len(features)) * 160 + 200) / FS
     inside = (centres > 0.55) & (centres < 1.45)
     silent = (centres < 0.45) | (centres > 1.55)
-    voicing, relative = features[:, 0], features[:, 1]
-    assert voicing[inside].min() > 0.9 and voicing[silent].max() == 0 and relative[silent].max() == 0
+    voicing, relative, slope, level = features.T
+    assert voicing[inside].min() > 0.9 and voicing[silent].max() == 0 and not features[silent, 1:].any()
     # Over the voice: log F0 minus its mean over the surrounding 1.5 s, which here is all of it.
     t = centres[inside] - 0.5
     truth = np.log(low) + (np.log(high) - np.log(low)) * t
     np.testing.assert_allclose(relative[inside], truth - truth.mean(), atol=0.03)
+    np.testing.assert_allclose(level[inside], truth - np.log(150), atol=0.03)
+    # A glide of log(high/low) over 100 frames: that much per frame, rising or falling.
+    np.testing.assert_allclose(np.median(slope[inside]), np.log(high / low) / 100, atol=2e-3)
 
 
 def test_pitch_frontend_appends_the_track_to_each_frame_before_lfr():
     x = voice(90, 120, 1.2)
     plain, pitched = FrontendConf(), FrontendConf(pitch=True)
     fbank, feats = WavFrontend(pitched)(x)
-    assert pitched.frame_dim == 82 and feats.shape[1] == pitched.output_dim == 574
+    assert pitched.frame_dim == 84 and feats.shape[1] == pitched.output_dim == 588
     frames = np.concatenate([kaldi_fbank(x, plain), pitch_features(x, FS, 400, 160)], axis=1)
     np.testing.assert_array_equal(feats, apply_lfr(frames, 7, 6))
     # The fbank the app shows stays the mel bins alone; the upstream frontend is untouched.

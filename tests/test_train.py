@@ -387,15 +387,15 @@ def test_pitch_widens_the_first_layer_of_an_earlier_run_and_a_continuation_keeps
     pitched = trainer(corpus, tmp_path / "b", TrainConfig(steps=1, warmup=1, lr=1e-12), max_frames=400, workers=1,
                       init=first, pitch=True)
     config = json.loads((pitched / "config.json").read_text())
-    assert config["frontend_conf"]["pitch"] is True and config[f"{encoder}_conf"]["input_size"] == 7 * 82
+    assert config["frontend_conf"]["pitch"] is True and config[f"{encoder}_conf"]["input_size"] == 7 * 84
     before, after = (mx.load(str(d / "model.safetensors")) for d in (first, pitched))
     name = f"{encoder}.encoders0.0.self_attn.linear_q_k_v.weight"
     old, new = np.array(before[name]), np.array(after[name])
-    old, new = old.reshape(len(old), 7, 80), new.reshape(len(new), 7, 82)
-    # Each LFR frame's 80 mel columns keep their weights; its two pitch columns start at zero.
+    old, new = old.reshape(len(old), 7, 80), new.reshape(len(new), 7, 84)
+    # Each LFR frame's 80 mel columns keep their weights; its four pitch columns start at zero.
     np.testing.assert_array_equal(new[:, :, :80], old)
     assert not new[:, :, 80:].any()
-    scale = np.array(after[f"{encoder}.encoders0.0.norm1.weight"]).reshape(7, 82)
+    scale = np.array(after[f"{encoder}.encoders0.0.norm1.weight"]).reshape(7, 84)
     np.testing.assert_array_equal(scale[:, 80:], 1)
     assert set(before) == set(after)
     model = workbench.load(pitched)

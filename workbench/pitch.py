@@ -8,7 +8,12 @@ features to the filterbank for this reason; these are two of the same kind, per 
 - voicing: the peak normalised cross-correlation (NCCF) of the frame with itself one period later,
   near 1 in a vowel, low in silence and noise;
 - relative log pitch: log F0 minus its voicing-weighted mean over the surrounding 1.5 s, so that a
-  tone reads the same in every voice's register (0 where the frame is unvoiced).
+  tone reads the same in every voice's register (0 where the frame is unvoiced);
+- its slope: the change of the relative log pitch per frame, which tells a rise from a fall;
+- the register itself: log F0 against 150 Hz, low for men and high for women and children.
+Four, not three as Kaldi's: (80 + 4) × 7 LFR features make 588, a multiple of 4; 574 of (80 + 2)
+crashed MLX-CUDA's LayerNorm with an illegal memory access (scripts/gpu/README.md, the
+twenty-fourth run).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ F0_MIN, F0_MAX = 60.0, 400.0  # Hz: the low male voices to the high female ones
 VOICED = 0.5  # NCCF above which a frame's pitch counts
 QUIET = 1e-3  # energy (-30 dB) under the 95th-percentile frame's below which a frame is unvoiced
 MEAN_WINDOW_S = 1.5  # the span whose mean pitch is the speaker's register, as in Kaldi's pitch features
-N_PITCH = 2  # features per frame: voicing, relative log pitch
+N_PITCH = 4  # features per frame: voicing, relative log pitch, its slope, register
+REGISTER_HZ = 150.0  # the register feature's zero
 
 
 def _nccf(frames: np.ndarray, ahead: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -55,7 +61,13 @@ def pitch_features(waveform: np.ndarray, fs: int, window: int, shift: int) -> np
         local = around[rows, nccf[rows[:, None], around].argmax(axis=1)]
         take = (lags[best] / 2 >= lags[0]) & (nccf[rows, local] >= 0.85 * voicing)
         best = np.where(take, local, best)
-    log_f0 = np.log(fs / lags[best])
+    # The peak between lags: a parabola through it and its neighbours. A whole-sample lag moves the
+    # pitch in steps of about 1 % at 200 Hz, coarser than a tone changes it from one frame to the next.
+    inner = np.clip(best, 1, len(lags) - 2)
+    y0, y1, y2 = (nccf[rows, inner + d] for d in (-1, 0, 1))
+    curve = y0 - 2 * y1 + y2
+    offset = np.where(curve < 0, 0.5 * (y0 - y2) / np.where(curve < 0, curve, -1.0), 0.0)
+    log_f0 = np.log(fs / (lags[inner] + np.clip(offset, -0.5, 0.5)))
     # Near-silence and hiss correlate with themselves too (digital silence perfectly): a voiced frame
     # has energy within QUIET of the loud frames', and a peak inside the lag range, not at its end.
     energy = (ahead[:, :window] ** 2).sum(axis=1)
@@ -70,5 +82,8 @@ def pitch_features(waveform: np.ndarray, fs: int, window: int, shift: int) -> np
         lo = np.maximum(np.arange(n_frames) - half_span, 0)
         return c[hi] - c[lo]
     register = window_sum(weight * log_f0) / np.maximum(window_sum(weight), 1e-9)
-    relative = np.where(weight > 0, log_f0 - register, 0.0)
-    return np.stack([voicing, relative], axis=1).astype(np.float32)
+    voiced = weight > 0
+    relative = np.where(voiced, log_f0 - register, 0.0)
+    slope = np.where(voiced, np.gradient(relative) if n_frames > 1 else 0.0, 0.0)
+    level = np.where(voiced, log_f0 - np.log(REGISTER_HZ), 0.0)
+    return np.stack([voicing, relative, slope, level], axis=1).astype(np.float32)
