@@ -46,3 +46,12 @@ def test_pitch_frontend_appends_the_track_to_each_frame_before_lfr():
     # The fbank the app shows stays the mel bins alone; the upstream frontend is untouched.
     np.testing.assert_array_equal(fbank, kaldi_fbank(x, plain))
     np.testing.assert_array_equal(WavFrontend(plain)(x)[1], apply_lfr(kaldi_fbank(x, plain), 7, 6))
+
+
+@pytest.mark.parametrize("x", [np.zeros(400, np.float32), np.full(16000, 0.5, np.float32),
+                               np.random.default_rng(0).standard_normal(560).astype(np.float32) * 0.1],
+                         ids=["one-window-of-silence", "dc-offset", "noise"])
+def test_pitch_features_of_silence_dc_and_noise_say_unvoiced(x):
+    features = pitch_features(x, FS, 400, 160)
+    assert features.shape == (1 + (len(x) - 400) // 160, 4) and np.isfinite(features).all()
+    assert features[:, 0].max() < 0.5 and not features[:, 1:].any()
