@@ -398,13 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.add_argument("--train-only", nargs="+", metavar="PART",
                    help="with --init: update only these parts, named by their weights' prefix (predictor, "
-                        "encoder.encoders.6, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn")
+                        "encoder.encoders.6, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn "
+                        "unless --frame-length or --pitch changes its features")
     p.add_argument("--frame-length", type=int, metavar="MS",
                    help="the fbank's analysis window in ms (default: the --init model's, else upstream's 25); "
                         "a longer one resolves low voices' harmonics, so their tones")
     p.add_argument("--cache-limit-gb", type=float, metavar="GB",
-                   help="cap MLX's cache of freed buffers (default: up to the memory limit), so that two trainings "
-                        "can share one GPU: otherwise the first one's cache leaves the second none")
+                   help="cap MLX's cache of freed buffers (default: up to the memory limit), for two trainings on "
+                        "one GPU: without it the first one's cache left the second none")
     p.add_argument("--pitch", action="store_true",
                    help="append pitch features (voicing, log F0 against the speaker's register) to each fbank "
                         "frame: not upstream's frontend, for demos that must hear tones; with --init, the earlier "
