@@ -36,8 +36,9 @@ class FrontendConf:
     lfr_n: int = 6
     dither: float = 0.0
     upsacle_samples: bool = True  # (sic) upstream's spelling
-    # Not upstream's: append `pitch.pitch_features` (voicing, relative log F0) to each fbank frame
-    # before LFR, for demo models that must hear low voices' tones. Upstream checkpoints never set it.
+    # Not upstream's: append `pitch.pitch_features` (voicing, relative log F0, its slope, register)
+    # to each fbank frame before LFR, for demo models that must hear low voices' tones. Upstream
+    # checkpoints never set it.
     pitch: bool = False
 
     def __post_init__(self):  # refused at load, not at the first transcription

@@ -143,22 +143,23 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
             parent.unfreeze(recurse=False, keys=last)
 
 
-def _frontend(init: Path | None, frame_length: int | None = None, pitch: bool = False) -> FrontendConf:
-    """The run's frontend: the earlier run's (`init`) or upstream's, with its analysis window set to
-    `frame_length` ms when given and pitch features added when `pitch`. Upstream's 25 ms window cannot
-    resolve the harmonics of a voice near 80 Hz (its Hamming main lobe is wider than their spacing),
-    and the filterbank does not say where a voice's register lies, so a demo trained on low male
-    voices barely hears their tones (docs/reliability.md, "Male voices")."""
-    conf = FrontendConf()
+def _frontends(init: Path | None, frame_length: int | None, pitch: bool) -> tuple[FrontendConf, FrontendConf]:
+    """The earlier run's frontend (`init`'s; upstream's when there is none) and this run's: the same,
+    with its analysis window set to `frame_length` ms when given and pitch features added when
+    `pitch`. Upstream's 25 ms window cannot resolve the harmonics of a voice near 80 Hz (its Hamming
+    main lobe is wider than their spacing), and the filterbank does not say where a voice's register
+    lies, so a demo trained on low male voices barely hears their tones (docs/reliability.md)."""
+    earlier = FrontendConf()
     if init is not None and (Path(init) / "config.json").is_file():
-        conf = from_dict(FrontendConf, json.loads((Path(init) / "config.json").read_text()).get("frontend_conf"),
-                         f"{init}: frontend_conf")
+        earlier = from_dict(FrontendConf, json.loads((Path(init) / "config.json").read_text()).get("frontend_conf"),
+                            f"{init}: frontend_conf")
+    conf = earlier
     if frame_length is not None:
         if frame_length < conf.frame_shift:  # frames would skip audio between them
             raise WorkbenchError(f"--frame-length {frame_length}: the window must be at least the "
                                  f"{conf.frame_shift} ms frame shift")
         conf = replace(conf, frame_length=frame_length)
-    return replace(conf, pitch=True) if pitch else conf
+    return earlier, replace(conf, pitch=True) if pitch else conf
 
 
 def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendConf) -> dict[str, mx.array]:
@@ -182,22 +183,12 @@ def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendCo
     return out
 
 
-def _check_frontends(init: Path | None, frontend: FrontendConf) -> None:
-    """Refuse a continuation whose features the earlier weights cannot be widened to."""
-    if init is None:
-        return
-    earlier = _frontend(init)
-    if (earlier.n_mels, earlier.lfr_m) != (frontend.n_mels, frontend.lfr_m):
-        raise WorkbenchError(f"{init}: its frontend has {earlier.n_mels} mel bins × LFR {earlier.lfr_m}, this run "
-                             f"{frontend.n_mels} × {frontend.lfr_m}")
-
-
-def _initialise(model, init: Path | None, frontend: FrontendConf, adapt=None) -> None:
+def _initialise(model, init: Path | None, frontends: tuple[FrontendConf, FrontendConf], adapt=None) -> None:
     """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
-    over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new; widened to
-    `frontend`'s features if they are more (`widen_input`)."""
+    over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new; widened
+    from the earlier run's features to this run's (`frontends`, `widen_input`) if they are more."""
     if init is not None:
-        weights = widen_input(mx.load(str(Path(init) / "model.safetensors")), _frontend(init), frontend)
+        weights = widen_input(mx.load(str(Path(init) / "model.safetensors")), *frontends)
         load_weights_strict(model, adapt(weights) if adapt else weights, str(init))
 
 
@@ -268,10 +259,9 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
     _check_train_only(config.train_only, init)
-    frontend = _frontend(init, frame_length, pitch)
-    _check_frontends(init, frontend)
+    init_frontend, frontend = _frontends(init, frame_length, pitch)
     examples = load_examples(rows, corpus, frontend, workers)
-    if init is None or frontend != _frontend(init):
+    if init is None or frontend != init_frontend:
         # A new window changes every bin's level (a longer one sums more power) and new features
         # have no statistics yet, so the earlier run's no longer centre the features; this corpus's
         # own put them back where the earlier weights expect them.
@@ -294,7 +284,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     if new_vocab:
         earlier, fresh = ParaformerVocab.load(Path(init)), dict(tree_flatten(model.parameters()))
         adapt = lambda weights: revocab_weights(weights, fresh, earlier, vocab, VOCAB_ROWS)  # noqa: E731
-    _initialise(model, init, frontend, adapt)
+    _initialise(model, init, (init_frontend, frontend), adapt)
     trainee = Trainee(model, len(vocab.tokens), model_config.encoder_conf.output_size, config.ctc_weight)
     if new_vocab and trainee.ctc_head is not None:
         # The head's rows are moved to the new vocabulary like the decoder's.
@@ -329,8 +319,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
     _check_train_only(config.train_only, init)
-    frontend = _frontend(init, frame_length, pitch)
-    _check_frontends(init, frontend)
+    init_frontend, frontend = _frontends(init, frame_length, pitch)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
@@ -348,7 +337,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     spec["audio_encoder_conf"]["input_size"] = frontend.output_dim
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
-    _initialise(model, init, frontend)
+    _initialise(model, init, (init_frontend, frontend))
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
