@@ -374,6 +374,12 @@ def test_frame_length_shorter_than_the_frame_shift_is_refused_in_one_line(corpus
         "error: --frame-length 5: the window must be at least the 10 ms frame shift")
     assert not (tmp_path / "a").exists()
     assert mx.set_cache_limit(default) == 3 * 2**29  # --cache-limit-gb took effect
+    # Past the bound a model's config.json is loaded with: refused, not exported unloadable.
+    assert main(["train", "paraformer", "--corpus", str(corpus), "--out", str(tmp_path / "b"), "--steps", "1",
+                 "--max-frames", "400", "--workers", "1", "--frame-length", "70000"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --frame-length: frontend_conf.frame_length = 70000 is out of range [1, 65536]")
+    assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.parametrize("family, trainer, encoder", [("paraformer", train_paraformer, "encoder"),

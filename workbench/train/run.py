@@ -158,7 +158,9 @@ def _frontends(init: Path | None, frame_length: int | None, pitch: bool) -> tupl
         if frame_length < conf.frame_shift:  # frames would skip audio between them
             raise WorkbenchError(f"--frame-length {frame_length}: the window must be at least the "
                                  f"{conf.frame_shift} ms frame shift")
-        conf = replace(conf, frame_length=frame_length)
+        # Held to the bound a loaded config.json is (config.from_dict): past it, the run would export
+        # a model that no one can load.
+        conf = from_dict(FrontendConf, {**asdict(conf), "frame_length": frame_length}, "--frame-length: frontend_conf")
     return earlier, replace(conf, pitch=True) if pitch else conf
 
 
