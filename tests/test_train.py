@@ -380,6 +380,10 @@ def test_frame_length_shorter_than_the_frame_shift_is_refused_in_one_line(corpus
     assert capsys.readouterr().err.strip() == (
         "error: --frame-length: frontend_conf.frame_length = 70000 is out of range [1, 65536]")
     assert not (tmp_path / "b").exists()
+    assert main(["train", "nano", "--corpus", str(corpus), "--out", str(tmp_path / "c"), "--steps", "1",
+                 "--cache-limit-gb", "-1"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --cache-limit-gb is a size, at least 0 (no cache), not -1.0"
+    assert not (tmp_path / "c").exists()
 
 
 @pytest.mark.parametrize("family, trainer, encoder", [("paraformer", train_paraformer, "encoder"),

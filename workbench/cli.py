@@ -187,6 +187,8 @@ def _cmd_train(args) -> None:
             raise WorkbenchError("--english-units is for paraformer (nano's byte-level tokenizer spells any text)")
         extra["english_units"] = args.english_units
     if args.cache_limit_gb is not None:
+        if not args.cache_limit_gb >= 0:  # NaN too; MLX takes only a byte count
+            raise WorkbenchError(f"--cache-limit-gb is a size, at least 0 (no cache), not {args.cache_limit_gb}")
         import mlx.core as mx
 
         mx.set_cache_limit(int(args.cache_limit_gb * 2**30))
