@@ -23,6 +23,7 @@ from hypothesis.extra.numpy import arrays
 
 import workbench
 from workbench.audio import load_audio
+from workbench.config import from_dict
 from workbench.errors import AudioError, CheckpointError, WorkbenchError
 from workbench.frontend import CMVN, FrontendConf, WavFrontend
 from workbench.loading import BUNDLED_DIR
@@ -74,7 +75,10 @@ def test_loader_gives_finite_mono_audio_or_one_clear_error(x, rate):
     assert abs(len(out) - x.shape[0] * 16000 / rate) <= 1
 
 
-FRONTEND = WavFrontend(FrontendConf(), CMVN.from_file(DEMO / "am.mvn"))
+# The demo's own frontend (its config.json): whatever window and features it was trained with.
+DEMO_FRONTEND = from_dict(FrontendConf, json.loads((DEMO / "config.json").read_text())["frontend_conf"],
+                          "frontend_conf")
+FRONTEND = WavFrontend(DEMO_FRONTEND, CMVN.from_file(DEMO / "am.mvn"))
 
 
 @PROPERTY
@@ -85,8 +89,9 @@ def test_frontend_gives_finite_features_of_the_right_shape_or_one_clear_error(x)
     except AudioError as exc:
         one_line(exc)
         return
-    frames = 1 + (len(x) - 400) // 160
-    assert fbank.shape == (frames, 80) and features.shape == (-(-frames // 6), 560)
+    frames = 1 + (len(x) - DEMO_FRONTEND.window_samples) // DEMO_FRONTEND.shift_samples
+    assert fbank.shape == (frames, DEMO_FRONTEND.n_mels)
+    assert features.shape == (-(-frames // DEMO_FRONTEND.lfr_n), DEMO_FRONTEND.output_dim)
     assert np.isfinite(fbank).all() and np.isfinite(features).all()
 
 
