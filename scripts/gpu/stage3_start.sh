@@ -10,6 +10,11 @@ cat /tmp/parked/mlxcuda.txz.* | python3 -c "import lzma, shutil, sys; shutil.cop
 # Unzipped, not pip-installed: pip --target skips the mlx/ folder the archive has already made.
 python3 -c "import glob, zipfile; zipfile.ZipFile(glob.glob('.whl/mlx-*.whl')[0]).extractall('/tmp/site')"
 python3 -c "import mlx.core as mx; print(mx.default_device(), mx.ones(2).sum().item())"
+# A model parked by park_init.sh (X_INIT=/tmp/init/NAME); gzip stops on a missing part.
+if compgen -G "/tmp/initparts/init.tgz.*" > /dev/null; then
+    rm -rf /tmp/init && mkdir -p /tmp/init && cat /tmp/initparts/init.tgz.* | tar xzf - -C /tmp/init
+    ls /tmp/init
+fi
 # A build that never started or died (stage 1 failed, say) would keep this call waiting for its
 # whole limit: give up at once instead (the thirteenth session lost 600 s of a lease that way).
 while [ ! -f "$CORPUS/test.jsonl" ]; do
