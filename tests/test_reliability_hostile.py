@@ -23,10 +23,10 @@ from hypothesis.extra.numpy import arrays
 
 import workbench
 from workbench.audio import load_audio
-from workbench.config import from_dict
 from workbench.errors import AudioError, CheckpointError, WorkbenchError
-from workbench.frontend import CMVN, FrontendConf, WavFrontend
-from workbench.loading import BUNDLED_DIR
+from workbench.frontend import CMVN, WavFrontend
+from workbench.loading import BUNDLED_DIR, read_config
+from workbench.models.paraformer import ParaformerConfig
 
 DEMO = BUNDLED_DIR / "paraformer-demo"
 CLIP = Path(__file__).parent.parent / "sample_audio" / "zh_1.flac"
@@ -76,8 +76,7 @@ def test_loader_gives_finite_mono_audio_or_one_clear_error(x, rate):
 
 
 # The demo's own frontend (its config.json): whatever window and features it was trained with.
-DEMO_FRONTEND = from_dict(FrontendConf, json.loads((DEMO / "config.json").read_text())["frontend_conf"],
-                          "frontend_conf")
+DEMO_FRONTEND = ParaformerConfig.from_dict(read_config(DEMO)).frontend_conf
 FRONTEND = WavFrontend(DEMO_FRONTEND, CMVN.from_file(DEMO / "am.mvn"))
 
 
