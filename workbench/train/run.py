@@ -167,8 +167,10 @@ def _frontends(init: Path | None, frame_length: int | None, pitch: bool) -> tupl
 def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendConf) -> dict[str, mx.array]:
     """An earlier run's weights for a frontend with more features per frame (pitch added): in the
     encoder's first layer, the only one that sees the features, each earlier feature keeps its
-    column and a new one starts at zero (its LayerNorm scale at one), so the model starts out as
-    the earlier one and learns what the new features add."""
+    column and a new one starts at zero (its LayerNorm scale at one). The model starts near the
+    earlier one, not equal to it: that LayerNorm's mean and variance now take in the new features
+    too (nano-demo widened for pitch: 92 % of a batch's tokens right before any step, against 98 %
+    unwidened), and training learns what the new features add."""
     if new.frame_dim == old.frame_dim:
         return weights
     per_frame = np.zeros((new.lfr_m, new.frame_dim), dtype=bool)
