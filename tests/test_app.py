@@ -128,47 +128,54 @@ def test_compare_setups_side_by_side(client):
     assert Path(figure).stat().st_size > 0
 
 
-def test_compare_paraformer_with_and_without_count_search(client, tmp_path):
+def faster(tmp_path, name, factor):
+    """A sample clip resampled to play `factor` times as fast, written as a WAV to upload."""
     import numpy as np
     import soundfile as sf
 
     from workbench.audio import load_audio
 
+    clip = load_audio(ROOT / "sample_audio" / name)
+    path = tmp_path / f"{Path(name).stem}_x{factor}.wav"
+    sf.write(path, np.interp(np.arange(0, len(clip), factor), np.arange(len(clip)), clip), 16000)
+    return gradio_client.handle_file(str(path))
+
+
+def test_compare_paraformer_with_and_without_count_search(client, tmp_path):
     def setup(count_search):
         return ["paraformer-demo", "4bit", "greedy", 4, 0.8, 0.9, 0, 16, count_search, 0]
 
-    # en_1 spoken 15 % faster (resampled): at 4 bits CIF counts one token too few, and the single
-    # pass drops a word that count search, trying the neighbouring counts, puts back. On the sample
-    # clips as they are the two agree (paraformer-demo's fifteenth run).
-    clip = load_audio(ROOT / "sample_audio" / "en_1.flac")
-    faster = tmp_path / "en_1_faster.wav"
-    sf.write(faster, np.interp(np.arange(0, len(clip), 1.15), np.arange(len(clip)), clip), 16000)
-    rows, *_ = client.predict(gradio_client.handle_file(str(faster)), None, REFS["en_1.flac"], "en", 1,
+    # zh_2 spoken 20 % faster (resampled), at 4 bits: the single pass ends on 月 where 了 was said,
+    # and count search, decoding the neighbouring counts too, comes out right. On the sample clips
+    # as they are the two agree but for the unseen English voice, which count search gets wrong
+    # (paraformer-demo's sixteenth run; tests/test_demo_models.py).
+    rows, *_ = client.predict(faster(tmp_path, "zh_2.flac", 1.2), None, REFS["zh_2.flac"], "zh", 1,
                               *setup(0), *setup(1), "(none)", *setup(0)[1:], api_name="/compare")
     single, searched = rows["data"]
     assert (single[3], searched[3]) == ("single pass", "count search ±1")
-    assert single[4] == "there were sixty three bottles of water on table" and single[5] == "1 / 10"
-    assert searched[4] == REFS["en_1.flac"] and searched[5] == "0 / 10"
+    assert single[4] == "江春梅已经在东京住了二十年月" and single[5] == "1 / 14"
+    assert searched[4] == REFS["zh_2.flac"] and searched[5] == "0 / 14"
 
 
-def test_compare_paraformer_with_and_without_ctc_rescoring(client, paraformer_dirs):
+def test_compare_paraformer_with_and_without_ctc_rescoring(client, paraformer_dirs, tmp_path):
     def setup(weight, model="paraformer-demo"):
         return [model, "as stored", "greedy", 4, 0.8, 0.9, 0, 16, 0, weight]
 
-    # The code-switched clip: the decoder alone writes 雨诺 for "report", the CTC head's score
-    # picks the decoder's candidate that spells it (tests/test_ctc_rescore.py).
-    rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0), *setup(0.3),
+    # The code-switched clip spoken 15 % faster: the decoder alone writes 班 for 刚, the CTC head's
+    # score picks the decoder's candidate with 刚 (tests/test_ctc_rescore.py).
+    clip = faster(tmp_path, "mixed_1.flac", 1.15)
+    rows, *_ = client.predict(clip, None, REFS["mixed_1.flac"], "zh", 1, *setup(0), *setup(0.3),
                               "(none)", *setup(0)[1:], api_name="/compare")
     single, rescored = rows["data"]
     assert (single[3], rescored[3]) == ("single pass", "CTC rescoring 0.3")
-    assert single[4] == "我刚把雨诺发到你的email了" and single[5] == "2 / 10"
+    assert single[4] == "我班把report发到你的email了" and single[5] == "1 / 10"
     assert rescored[4] == REFS["mixed_1.flac"] and rescored[5] == "0 / 10"
     # A Paraformer without a CTC head (converted from upstream's layout): that set-up's row says
     # why, the other still runs.
-    rows, *_ = client.predict(None, "mixed_1.flac", REFS["mixed_1.flac"], "zh", 1, *setup(0),
+    rows, *_ = client.predict(clip, None, REFS["mixed_1.flac"], "zh", 1, *setup(0),
                               *setup(0.3, str(paraformer_dirs("tiny")[1])), "(none)", *setup(0)[1:],
                               api_name="/compare")
-    assert rows["data"][0][4] == "我刚把雨诺发到你的email了"
+    assert rows["data"][0][4] == "我班把report发到你的email了"
     assert rows["data"][1][4] == ("error: mlx has no CTC head (ctc_head.safetensors), which ctc_rescore needs: only "
                                   "models trained with --ctc-weight have one; set the CTC rescoring weight to 0")
 
@@ -177,7 +184,7 @@ def test_learn_lists_the_shape_at_every_stage(client):
     summary, components, stages, config = client.predict("paraformer-demo", "", None, "zh_1.flac", api_name="/learn")
     assert "CIF predictor" in summary
     shapes = {row[1]: row[2] for row in stages["data"]}
-    assert shapes["frontend.features"] == "[55, 560]" and shapes["decoder.logits"] == "[14, 1533]"
+    assert shapes["frontend.features"] == "[55, 588]" and shapes["decoder.logits"] == "[14, 1533]"
     assert [row[0] for row in components["data"]] == ["encoder", "predictor", "decoder"]
     assert config["model_type"] == "paraformer"
 

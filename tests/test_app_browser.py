@@ -112,7 +112,7 @@ def test_compare_tab(page):
 def test_learn_tab(page):
     run_tab(page, "Learn", "Trace the model on this clip",
             "() => document.querySelector('#tab-learn')?.innerText.includes('frontend.features')", plots=0)
-    assert page.locator("#tab-learn").get_by_text("[55, 560]").count() == 1
+    assert page.locator("#tab-learn").get_by_text("[55, 588]").count() == 1
 
 
 def test_internals_tab_on_nano(page):

@@ -2,7 +2,7 @@
 
 The accuracy it buys on the test split is in paraformer-demo's model card; here: the likelihood
 is the sum over every alignment (checked against enumerating them), the N-best is the exact top of
-the decoder's choices, the chosen sentence is the best-scored candidate, the clip it was made for
+the decoder's choices, the chosen sentence is the best-scored candidate, a clip the decoder alone gets wrong
 comes out right, 0 and a missing head behave as documented, and the captures do not change.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import workbench
+from workbench.audio import load_audio
 from workbench.cli import main as cli_main
 from workbench.errors import CheckpointError
 from workbench.loading import resolve_model_path
@@ -76,12 +77,19 @@ def test_the_choice_is_the_best_total():
     assert rescore(logprobs, ctc_logits, 0.0)["rank"] == 0
 
 
-def test_the_code_switched_clip_comes_out_right(pipeline):
-    # The case it was made for: the decoder alone hears "report" inside Mandarin as 雨诺, though
-    # re@@ and port are among its top 4 at those positions; the CTC head hears them.
-    plain = pipeline.transcribe(SAMPLES / "mixed_1.flac")
-    out = pipeline.transcribe(SAMPLES / "mixed_1.flac", ctc_rescore=0.3)
-    assert plain.text == "我刚把雨诺发到你的email了"
+def faster(name: str, factor: float = 1.15) -> np.ndarray:
+    """A sample clip resampled to play `factor` times as fast (pitch raised with it)."""
+    clip = load_audio(SAMPLES / name)
+    return np.interp(np.arange(0, len(clip), factor), np.arange(len(clip)), clip).astype(np.float32)
+
+
+def test_the_code_switched_clip_spoken_faster_comes_out_right(pipeline):
+    # The code-switched clip 15 % faster: the decoder alone writes 班 for 刚 (their syllables differ
+    # in the initial only), the CTC head hears 刚 (paraformer-demo's sixteenth run; as recorded,
+    # the decoder alone gets the clip right).
+    plain = pipeline.transcribe(faster("mixed_1.flac"), sample_rate=16000)
+    out = pipeline.transcribe(faster("mixed_1.flac"), sample_rate=16000, ctc_rescore=0.3)
+    assert plain.text == "我班把report发到你的email了"
     assert out.text == "我刚把report发到你的email了"
     assert out.extra["ctc_rescore"]["rank"] > 0 and out.extra["ctc_rescore"]["candidates"] == 16
     # Same count, same times; each token's score is its decoder log-probability.

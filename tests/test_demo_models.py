@@ -10,28 +10,31 @@ bound is the measured error plus 10 points, rounded up to a whole percent, and n
 one error more than measured (which only the 7-word clip needs). A regression beyond that fails;
 an improvement passes, and the table should then be tightened.
 
-Measured (errors / units), as of the fifteenth paraformer-demo and the seventh nano-demo run:
+Measured (errors / units), as of the sixteenth paraformer-demo and the seventh nano-demo run:
 
     clip                  units  paraformer-demo       bound   nano-demo            bound
     zh_1.flac               14    0  0   %             10 %    0  0   %             10 %
     zh_2.flac               14    0  0   %             10 %    0  0   %             10 %
-    zh_3.flac               14    1  7.1 % surname     18 %    3 21.4 % name, year  32 %
+    zh_3.flac               14    0  0   %             10 %    3 21.4 % name, year  32 %
     en_1.flac               10    0  0   %             10 %    0  0   %             10 %
     en_2.flac               10    0  0   %             10 %    0  0   %             10 %
-    mixed_1.flac            10    2 20.0 %             30 %    0  0   %             10 %
+    mixed_1.flac            10    0  0   %             10 %    0  0   %             10 %
     noisy_zh.flac           11    0  0   %             10 %    0  0   %             10 %
     unseen_voice_zh.flac    12    0  0   %             10 %    0  0   %             10 %
     unseen_voice_en.flac     7    0  0   %             15 %    1 14.3 % "ten"       29 %
-    long_zh.flac           145    0  0   %             10 %    0  0   %             10 %
+    long_zh.flac           145    1  0.7 % surname     11 %    0  0   %             10 %
 
-paraformer-demo writes the code-switched mixed_1 with two units wrong: "我刚把雨诺发到你的email了"
-for "我刚把report发到你的email了", and the same with count search (`count_search=1`,
-COUNT_SEARCH_BOUNDS below), as every other clip. nano-demo writes "twenty ten notebooks" for
+paraformer-demo writes every short clip exactly, and long_zh with one surname wrong (郝 for 侯);
+with count search (`count_search=1`, COUNT_SEARCH_BOUNDS below) the same but for the unseen
+English voice, one word wrong ("twenty books" for "twenty notebooks", bound 29 %). Its fifteenth
+run wrote the code-switched clip's "report" as 雨诺 and zh_3's 贺 as 何; the sixteenth hears
+pitch (MODEL_CARD.md). nano-demo writes "twenty ten notebooks" for
 "twenty notebooks" in the unseen voice (its sixth run: "twenty candles", its fifth as the
 seventh; the sixth chose "candles" over "ten" by 0.320 to 0.318 in probability), and in zh_3
 the year 二零二一 as 二零一二 (the sixth run chose 二 over 一 there by 0.51 to 0.49). The surname
-misses are other names from the corpus's own surname list that differ only in tone: both
-write 何 for 贺 (zh_3); paraformer-demo's eleventh to fourteenth runs also wrote 黎 for 李 (zh_1).
+misses are other names from the corpus's own surname list that differ only in tone: nano-demo
+writes 何 for 贺 (zh_3), as paraformer-demo did up to its fifteenth run (its eleventh to
+fourteenth also wrote 黎 for 李 in zh_1).
 (Before its sixth run nano-demo also wrote 姜 or 蒋 for 江 in zh_2: espeak speaks 江 and 姜
 alike, and the corpus used to write that sound both ways; see workbench/corpus/sentences.py.)
 """
@@ -55,17 +58,19 @@ SEGMENTED = {"long_zh.flac"}
 BOUNDS = {
     "zh_1.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "zh_2.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
-    "zh_3.flac": {"paraformer-demo": 0.18, "nano-demo": 0.32},
+    "zh_3.flac": {"paraformer-demo": 0.10, "nano-demo": 0.32},
     "en_1.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "en_2.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
-    "mixed_1.flac": {"paraformer-demo": 0.30, "nano-demo": 0.10},
+    "mixed_1.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "noisy_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "unseen_voice_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
     "unseen_voice_en.flac": {"paraformer-demo": 0.15, "nano-demo": 0.29},
-    "long_zh.flac": {"paraformer-demo": 0.10, "nano-demo": 0.10},
+    "long_zh.flac": {"paraformer-demo": 0.11, "nano-demo": 0.10},
 }
-# paraformer-demo with count search (`count_search=1`): every clip has as many errors as without it.
-COUNT_SEARCH_BOUNDS = {name: bound["paraformer-demo"] for name, bound in BOUNDS.items()}
+# paraformer-demo with count search (`count_search=1`): as many errors as without it on every clip
+# but the unseen English voice (one word; see above).
+COUNT_SEARCH_BOUNDS = {**{name: bound["paraformer-demo"] for name, bound in BOUNDS.items()},
+                       "unseen_voice_en.flac": 0.29}
 MANDARIN = ["zh_1.flac", "zh_2.flac", "zh_3.flac", "noisy_zh.flac", "unseen_voice_zh.flac"]
 
 
