@@ -21,6 +21,15 @@ from .result import Transcription
 
 HOP = 160  # 10 ms
 WINDOW = 400  # 25 ms
+# Silence kept around each segment that is transcribed. Chosen on held-out data, not on the sample
+# clips: 300 test-split utterances strung together with 0.8-2 s pauses (the demos' model cards'
+# `T`), cut and transcribed with pads of 0.15-0.35 s, gave paraformer-demo (run 16) 1.59 % CER and
+# 6.71 % WER at 0.15 s, 0.87 % and 5.29 % at 0.25 s, 1.92 % and 5.86 % at 0.35 s, and nano-demo
+# 4.47 % / 7.50 % at 0.15 s against 4.04 % / 5.93 % at 0.25 s (scratch script; the command is in
+# docs/reliability.md, "Long audio"). Why 0.15 s is worse was not established: the detector's onset
+# lags a sentence's start by about 0.08 s, so a segment then opens only about 0.07 s before it,
+# where the training utterances had 0.05-2 s.
+TRANSCRIBE_PAD_S = 0.25
 
 
 def frame_energy_db(waveform: np.ndarray) -> np.ndarray:
@@ -68,7 +77,11 @@ def _segments(speech: np.ndarray, score: np.ndarray, max_segment_s: float, min_g
             merged.append(run)
     merged = [r for r in merged if (r[1] - r[0]) * HOP / SAMPLE_RATE >= min_speech_s]
     pad = int(pad_s * SAMPLE_RATE / HOP)
-    padded = [(max(0, a - pad), min(len(speech), b + pad)) for a, b in merged]
+    # Each side of a pause gets at most half of it (less the window's overhang past a segment's last
+    # frame), so neighbouring segments never share audio and no word is transcribed twice.
+    shares = [(b2 - a1 - 2) // 2 for (_, a1), (b2, _) in zip(merged, merged[1:])]
+    before, after = [pad] + [min(pad, x) for x in shares], [min(pad, x) for x in shares] + [pad]
+    padded = [(max(0, a - p), min(len(speech), b + q)) for (a, b), p, q in zip(merged, before, after)]
     return _split_long(padded, score, max_segment_s)
 
 
@@ -87,11 +100,13 @@ def _split_long(frames: list[tuple[int, int]], score: np.ndarray, max_segment_s:
 
 
 def transcribe_long(pipeline, audio, *, sample_rate: int | None = None, max_segment_s: float = 20.0,
-                    progress: Callable[[int, int], None] | None = None, vad=None, **options) -> Transcription:
+                    progress: Callable[[int, int], None] | None = None, vad=None, pad_s: float = TRANSCRIBE_PAD_S,
+                    **options) -> Transcription:
     """Transcribe segment by segment; token times are global, `extra["segments"]` lists each piece.
-    `vad`: an `FsmnVad` to find the speech (default: frame energy)."""
+    `vad`: an `FsmnVad` to find the speech (default: frame energy); `pad_s`: silence kept around
+    each segment (TRANSCRIBE_PAD_S)."""
     waveform = load_audio(audio, sample_rate)
-    segments = speech_segments(waveform, max_segment_s, vad=vad)
+    segments = speech_segments(waveform, max_segment_s, pad_s=pad_s, vad=vad)
     texts, tokens, pieces, timings = [], [], [], {}
     for i, (start, end) in enumerate(segments):
         clip = waveform[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]

@@ -17,7 +17,7 @@ import soundfile as sf
 from ..audio import SAMPLE_RATE, load_audio
 from ..errors import WorkbenchError
 from ..evaluate import read_references
-from ..segment import speech_segments, transcribe_long
+from ..segment import TRANSCRIBE_PAD_S, speech_segments, transcribe_long
 
 MAX_SECONDS = 600  # ten minutes; longer uploads are refused with a clear message
 MAX_UPLOAD = "50mb"
@@ -86,7 +86,9 @@ def inspection_clip(waveform: np.ndarray, vad=None) -> tuple[np.ndarray, str]:
     seconds = len(waveform) / SAMPLE_RATE
     if seconds <= SEGMENT_OVER_SECONDS:
         return waveform, f"Shown: the whole clip ({seconds:.1f} s)."
-    start, end = (speech_segments(waveform, vad=vad) or [(0.0, float(SEGMENT_OVER_SECONDS))])[0]
+    # Padded as transcribe_long pads, so that what is shown is the first segment it transcribes.
+    segments = speech_segments(waveform, pad_s=TRANSCRIBE_PAD_S, vad=vad)
+    start, end = (segments or [(0.0, float(SEGMENT_OVER_SECONDS))])[0]
     return waveform[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)], (
         f"The clip is {seconds:.0f} s long; shown: its first stretch of speech, {start:.1f}–{end:.1f} s."
     )
