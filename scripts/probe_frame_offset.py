@@ -1,6 +1,7 @@
 """How much a transcript depends on where the 10 ms analysis frames fall on a clip: the clip is
 transcribed after 0, 10, ..., 150 samples of digital silence (less than one frame shift), each
-with and without 0.15 s more before it (what the segmenter pads a segment with), and the distinct
+with and without 0.15 s more before it (the segmenter's pad until the twenty-sixth session,
+`segment.TRANSCRIBE_PAD_S` since), and the distinct
 transcripts are counted. Prints one JSON line per model.
 
     .venv/bin/python scripts/probe_frame_offset.py MODEL [MODEL ...] [--clip sample_audio/mixed_1.flac]

@@ -14,9 +14,9 @@ from pathlib import Path
 import mlx.core as mx
 import numpy as np
 import pytest
+from sample_clips import faster
 
 import workbench
-from workbench.audio import load_audio
 from workbench.cli import main as cli_main
 from workbench.errors import CheckpointError
 from workbench.loading import resolve_model_path
@@ -77,18 +77,13 @@ def test_the_choice_is_the_best_total():
     assert rescore(logprobs, ctc_logits, 0.0)["rank"] == 0
 
 
-def faster(name: str, factor: float = 1.15) -> np.ndarray:
-    """A sample clip resampled to play `factor` times as fast (pitch raised with it)."""
-    clip = load_audio(SAMPLES / name)
-    return np.interp(np.arange(0, len(clip), factor), np.arange(len(clip)), clip).astype(np.float32)
-
-
 def test_the_code_switched_clip_spoken_faster_comes_out_right(pipeline):
     # The code-switched clip 15 % faster: the decoder alone writes 班 for 刚 (their syllables differ
     # in the initial only), the CTC head hears 刚 (paraformer-demo's sixteenth run; as recorded,
     # the decoder alone gets the clip right).
-    plain = pipeline.transcribe(faster("mixed_1.flac"), sample_rate=16000)
-    out = pipeline.transcribe(faster("mixed_1.flac"), sample_rate=16000, ctc_rescore=0.3)
+    clip = faster("mixed_1.flac", 1.15)
+    plain = pipeline.transcribe(clip, sample_rate=16000)
+    out = pipeline.transcribe(clip, sample_rate=16000, ctc_rescore=0.3)
     assert plain.text == "我班把report发到你的email了"
     assert out.text == "我刚把report发到你的email了"
     assert out.extra["ctc_rescore"]["rank"] > 0 and out.extra["ctc_rescore"]["candidates"] == 16

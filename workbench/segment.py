@@ -25,7 +25,7 @@ WINDOW = 400  # 25 ms
 # clips: 300 test-split utterances strung together with 0.8-2 s pauses (the demos' model cards'
 # `T`), cut and transcribed with pads of 0.15-0.35 s, gave paraformer-demo (run 16) 1.59 % CER and
 # 6.71 % WER at 0.15 s, 0.87 % and 5.29 % at 0.25 s, 1.92 % and 5.86 % at 0.35 s, and nano-demo
-# 4.47 % / 7.50 % at 0.15 s against 4.04 % / 5.93 % at 0.25 s (scratch script; the command is in
+# 4.47 % / 7.50 % at 0.15 s against 4.04 % / 5.93 % at 0.25 s (`scripts/measure_segment_pad.py`;
 # docs/reliability.md, "Long audio"). Why 0.15 s is worse was not established: the detector's onset
 # lags a sentence's start by about 0.08 s, so a segment then opens only about 0.07 s before it,
 # where the training utterances had 0.05-2 s.
@@ -79,8 +79,8 @@ def _segments(speech: np.ndarray, score: np.ndarray, max_segment_s: float, min_g
     pad = int(pad_s * SAMPLE_RATE / HOP)
     # Each side of a pause gets at most half of it (less the window's overhang past a segment's last
     # frame), so neighbouring segments never share audio and no word is transcribed twice.
-    shares = [(b2 - a1 - 2) // 2 for (_, a1), (b2, _) in zip(merged, merged[1:])]
-    before, after = [pad] + [min(pad, x) for x in shares], [min(pad, x) for x in shares] + [pad]
+    shares = [min(pad, (b2 - a1 - 2) // 2) for (_, a1), (b2, _) in zip(merged, merged[1:])]
+    before, after = [pad] + shares, shares + [pad]
     padded = [(max(0, a - p), min(len(speech), b + q)) for (a, b), p, q in zip(merged, before, after)]
     return _split_long(padded, score, max_segment_s)
 
