@@ -39,6 +39,12 @@ def test_padding_never_makes_neighbours_share_audio():
     assert segments[-1][1] == pytest.approx(len(audio) / 16000 - 0.5 + TRANSCRIBE_PAD_S, abs=0.03)
 
 
+@pytest.mark.parametrize("pad", [-0.1, 2.5])
+def test_a_pad_out_of_range_is_refused(demo, pad):
+    with pytest.raises(ValueError, match=rf"pad_s must be between 0 and 2 seconds of silence, got {pad}"):
+        transcribe_long(demo, ROOT / "sample_audio" / "long_zh.flac", pad_s=pad)
+
+
 def test_long_clip_is_better_segmented_than_in_one_pass(demo):
     ref = REFS["long_zh.flac"]
     whole = demo.transcribe(ROOT / "sample_audio" / "long_zh.flac").text

@@ -48,6 +48,9 @@ def speech_segments(waveform: np.ndarray, max_segment_s: float = 20.0, min_gap_s
     segment). Either way, pauses shorter than `min_gap_s` are bridged, blips shorter than
     `min_speech_s` dropped, each stretch padded by `pad_s`, and one longer than `max_segment_s`
     cut where speech is least likely."""
+    # A negative pad would cut into the speech it surrounds; one over 2 s is likely milliseconds.
+    if not 0 <= pad_s <= 2:
+        raise ValueError(f"pad_s must be between 0 and 2 seconds of silence, got {pad_s!r}")
     if vad is not None and len(waveform) >= WINDOW:
         # the network's frames are the energy's: 25 ms windows every 10 ms, snipped at the edges
         probability = vad.speech_probability(waveform)
