@@ -318,6 +318,23 @@ def test_train_only_updates_the_named_parts_and_nothing_else(family, trainer, pa
     assert json.loads((tmp_path / "b" / "train_config.json").read_text())["train_only"] == parts
 
 
+def test_train_only_ctc_gives_a_model_without_a_head_one_and_leaves_the_model_as_it_was(corpus, tmp_path):
+    import mlx.core as mx
+
+    first = train_nano(corpus, tmp_path / "a", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    assert not (first / "ctc_head.safetensors").exists()
+    second = train_nano(corpus, tmp_path / "b", TrainConfig(steps=3, warmup=1, lr=1e-2, ctc_weight=1.0, log_every=1,
+                                                            train_only=["ctc"]),
+                        max_frames=400, workers=1, init=first)
+    before, after = mx.load(str(first / "model.safetensors")), mx.load(str(second / "model.safetensors"))
+    assert all(np.array_equal(np.array(before[k]), np.array(after[k])) for k in before)
+    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["ctc"] < log[0]["ctc"]  # the head alone learns
+    head = mx.load(str(second / "ctc_head.safetensors"))
+    assert head["ctc_lo.weight"].shape == (json.loads((first / "config.json").read_text())["llm_conf"]["vocab_size"] + 1,
+                                          before["audio_encoder.after_norm.weight"].shape[0])
+
+
 def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus, tmp_path, capsys):
     from workbench.cli import main
 
@@ -330,11 +347,15 @@ def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus
     assert main([*args, "--out", str(tmp_path / "c"), "--init", str(first), "--train-only", "predicter"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: --train-only predicter: {first} has no weights under that name (name a part by its weights' "
-        "prefix: decoder, encoder, predictor, or a layer such as decoder.decoders.0)")
+        "prefix: decoder, encoder, predictor, ctc for the CTC head, or a layer such as decoder.decoders.0)")
     # The demo's encoder has encoders0.0 and encoders.0 to encoders.6: no layer 7.
     assert main([*args, "--out", str(tmp_path / "d"), "--init", str(first), "--train-only", "encoder.encoders.7"]) == 2
     assert "encoder.encoders.7: " in capsys.readouterr().err
-    assert not any((tmp_path / name).exists() for name in "acd")
+    # The CTC head trains only where the loss has a CTC term.
+    assert main([*args, "--out", str(tmp_path / "e"), "--init", str(first), "--train-only", "ctc"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --train-only ctc: the CTC head is trained only with --ctc-weight above 0")
+    assert not any((tmp_path / name).exists() for name in "acde")
 
 
 @pytest.mark.parametrize("family, trainer", [("paraformer", train_paraformer), ("nano", train_nano)])

@@ -400,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.add_argument("--train-only", nargs="+", metavar="PART",
                    help="with --init: update only these parts, named by their weights' prefix (predictor, "
-                        "encoder.encoders.6, ...), the rest frozen; a paraformer keeps the earlier run's am.mvn "
+                        "encoder.encoders.6, ...; ctc: the CTC head alone, with --ctc-weight), the rest frozen; a paraformer keeps the earlier run's am.mvn "
                         "unless --frame-length or --pitch changes its features")
     p.add_argument("--frame-length", type=int, metavar="MS",
                    help="the fbank's analysis window in ms (default: the --init model's, else upstream's 25); "

@@ -102,9 +102,11 @@ def _check_init(init: Path, family: str, vocab_file: str) -> None:
         raise CheckpointError(f"{init}: not a {family} model directory to continue from (no {', '.join(missing)})")
 
 
-def _check_train_only(parts: list[str] | None, init: Path | None) -> None:
+def _check_train_only(parts: list[str] | None, init: Path | None, ctc_weight: float) -> None:
     """Refuse, before any features are extracted, `--train-only` without a run to continue, or naming
-    weights the earlier run does not have."""
+    weights the earlier run does not have. `ctc` (the head's upstream key prefix) names the CTC head,
+    which a run with a CTC weight has whether or not the earlier one had: a head trained alone on a
+    frozen model reads what that model's encoder already hears."""
     if parts is None:
         return
     if init is None:
@@ -112,19 +114,28 @@ def _check_train_only(parts: list[str] | None, init: Path | None) -> None:
                              "random weights around it)")
     names = sorted(mx.load(str(Path(init) / "model.safetensors")))
     for part in parts:
+        if _names_ctc_head(part):
+            if ctc_weight <= 0:
+                raise WorkbenchError(f"--train-only {part}: the CTC head is trained only with --ctc-weight above 0")
+            continue
         if not any(name == part or name.startswith(part + ".") for name in names):
             top = ", ".join(sorted({name.split(".")[0] for name in names}))
             # A real layer of this model as the example: the first weight name's prefix up to its layer number.
             layered = next(name.split(".") for name in names if any(p.isdigit() for p in name.split(".")))
             layer = ".".join(layered[:next(i for i, p in enumerate(layered) if p.isdigit()) + 1])
             raise WorkbenchError(f"--train-only {part}: {init} has no weights under that name (name a part by its "
-                                 f"weights' prefix: {top}, or a layer such as {layer})")
+                                 f"weights' prefix: {top}, ctc for the CTC head, or a layer such as {layer})")
+
+
+def _names_ctc_head(part: str) -> bool:
+    return part == "ctc" or part.startswith("ctc.")
 
 
 def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
     """Let the optimiser update only the named parts of the model (weight-name prefixes such as
-    `predictor`, `encoder.encoders.6` or `predictor.cif_output.bias`); None leaves everything
-    trainable. The CTC head, part of no exported model, stays frozen too."""
+    `predictor`, `encoder.encoders.6` or `predictor.cif_output.bias`, or `ctc` for the CTC head);
+    None leaves everything trainable. The CTC head, part of no exported model, stays frozen unless
+    named."""
     if parts is None:
         return
 
@@ -134,7 +145,8 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
     trainee.freeze()
     for part in parts:
         *path, last = part.split(".")
-        parent = reduce(child, path, trainee.model)
+        # The head hangs off the trainee beside the model, under its own upstream key `ctc`.
+        parent = reduce(child, path, trainee if _names_ctc_head(part) else trainee.model)
         node = child(parent, last)
         if isinstance(node, (nn.Module, list)):
             for module in node if isinstance(node, list) else [node]:
@@ -262,7 +274,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     if config.align_weight > 0 and not any(r.get("word_starts") for r in rows):
         raise WorkbenchError(f"{corpus}: --align-weight needs word timings, and its manifest has none "
                              "(rebuild the corpus with this version of workbench.corpus.build)")
-    _check_train_only(config.train_only, init)
+    _check_train_only(config.train_only, init, config.ctc_weight)
     init_frontend, frontend = _frontends(init, frame_length, pitch)
     examples = load_examples(rows, corpus, frontend, workers)
     if init is None or frontend != init_frontend:
@@ -322,7 +334,7 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
                init: Path | None = None, frame_length: int | None = None, pitch: bool = False) -> Path:
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
-    _check_train_only(config.train_only, init)
+    _check_train_only(config.train_only, init, config.ctc_weight)
     init_frontend, frontend = _frontends(init, frame_length, pitch)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers)
     work = out / "export-files"
