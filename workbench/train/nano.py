@@ -29,14 +29,33 @@ def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]]
 
 
 def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int], ctc: CTC | None = None,
-            ctc_weight: float = 0.0):
+            ctc_weight: float = 0.0, llm_loss: bool = True):
     """Next-token loss on the transcript, plus w·CTC on the encoder output as upstream trains Nano
-    (there through a small Transformer `ctc_decoder`; here the projection alone)."""
+    (there through a small Transformer `ctc_decoder`; here the projection alone). Without
+    `llm_loss` (a CTC head trained alone on a frozen model) only the CTC term is computed: the
+    adaptor and the LLM could not change it."""
     feats, feat_lens, targets = batch["feats"], batch["feat_lens"], batch["targets"]
     T = feats.shape[1]
     lens = mx.array(feat_lens)
     mask = (mx.arange(T)[None] < lens[:, None]).astype(feats.dtype)
     enc = model.audio_encoder(feats, mask)
+    metrics, loss = {}, mx.array(0.0)
+    if llm_loss:
+        loss, metrics["token_acc"] = _next_token_loss(model, enc, lens, feat_lens, targets, prefix, suffix)
+    if ctc is not None:
+        # CTC targets: the transcript without <|im_end|>; the blank is the id after the vocabulary.
+        ys = [y[:-1] for y in targets]
+        metrics["ctc"] = ctc_loss(ctc(enc), lens, mx.array(pad([np.array(y, dtype=np.int32) for y in ys], 0)),
+                                  mx.array([len(y) for y in ys]), blank=ctc.ctc_lo.weight.shape[0] - 1)
+        if llm_loss:
+            metrics["llm_loss"] = loss
+        loss = loss + ctc_weight * metrics["ctc"]
+    return loss, metrics
+
+
+def _next_token_loss(model: FunASRNano, enc: mx.array, lens: mx.array, feat_lens: list[int],
+                     targets: list[list[int]], prefix: list[int], suffix: list[int]) -> tuple[mx.array, mx.array]:
+    """The LLM's mean cross-entropy on the transcript tokens after prompt and audio, and its accuracy."""
     adapted = model.audio_adaptor(enc, lens)
     llm = model.llm
     prefix_emb, suffix_emb = llm.embed(mx.array(prefix)), llm.embed(mx.array(suffix))
@@ -55,14 +74,4 @@ def loss_fn(model: FunASRNano, batch: dict, prefix: list[int], suffix: list[int]
     logp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
     nll = -mx.take_along_axis(logp, mx.maximum(labels, 0)[..., None], axis=-1)[..., 0]
     n = valid.sum()
-    loss = (nll * valid).sum() / n
-    acc = ((logits.argmax(-1) == labels) * valid).sum() / n
-    metrics = {"token_acc": acc}
-    if ctc is not None:
-        # CTC targets: the transcript without <|im_end|>; the blank is the id after the vocabulary.
-        ys = [y[:-1] for y in targets]
-        metrics["ctc"] = ctc_loss(ctc(enc), lens, mx.array(pad([np.array(y, dtype=np.int32) for y in ys], 0)),
-                                  mx.array([len(y) for y in ys]), blank=ctc.ctc_lo.weight.shape[0] - 1)
-        metrics["llm_loss"] = loss
-        loss = loss + ctc_weight * metrics["ctc"]
-    return loss, metrics
+    return (nll * valid).sum() / n, ((logits.argmax(-1) == labels) * valid).sum() / n

@@ -360,9 +360,12 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     trainee.restore_ctc_head(init)
     freeze_all_but(trainee, config.train_only)
     make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
+    # A head trained alone leaves the LLM's loss constant: it is not computed.
+    head_only = config.train_only is not None and all(_names_ctc_head(part) for part in config.train_only)
 
     def loss(t: Trainee, batch: dict):
-        return nano_objective.loss_fn(t.model, batch, prefix, suffix, ctc=t.ctc_head, ctc_weight=t.ctc_weight)
+        return nano_objective.loss_fn(t.model, batch, prefix, suffix, ctc=t.ctc_head, ctc_weight=t.ctc_weight,
+                                      llm_loss=not head_only)
 
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
