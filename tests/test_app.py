@@ -177,6 +177,20 @@ def test_compare_paraformer_with_and_without_ctc_rescoring(client, paraformer_di
                                   "models trained with --ctc-weight have one; set the CTC rescoring weight to 0")
 
 
+def test_compare_nano_with_and_without_ctc_rescoring(client):
+    def setup(weight):
+        return ["nano-demo", "as stored", "greedy", 4, 0.8, 0.9, 0, 64, 0, weight]
+
+    # zh_3: greedy swaps the year's digits; rescoring an 8-wide beam with nano-demo's CTC head
+    # does not (tests/test_ctc_rescore.py). The surname's tone is wrong in both.
+    rows, *_ = client.predict(None, "zh_3.flac", REFS["zh_3.flac"], "zh", 1, *setup(0), *setup(0.3),
+                              "(none)", *setup(0)[1:], api_name="/compare")
+    greedy, rescored = rows["data"]
+    assert (greedy[3], rescored[3]) == ("greedy", "beam 8, CTC rescoring 0.3")
+    assert greedy[4] == "何子涵二零一二年去了长沙工作" and greedy[5] == "3 / 14"
+    assert rescored[4] == "何子涵二零二一年去了长沙工作" and rescored[5] == "1 / 14"
+
+
 def test_learn_lists_the_shape_at_every_stage(client):
     summary, components, stages, config = client.predict("paraformer-demo", "", None, "zh_1.flac", api_name="/learn")
     assert "CIF predictor" in summary

@@ -1,9 +1,10 @@
-"""CTC rescoring (`ctc_rescore=w`): the CTC head arbitrates among the decoder's most likely sentences.
+"""CTC rescoring (`ctc_rescore=w`): the CTC head arbitrates among the decoder's most likely
+sentences (Paraformer's), or among a beam search's finished ones (Nano's LLM).
 
-The accuracy it buys on the test split is in paraformer-demo's model card; here: the likelihood
-is the sum over every alignment (checked against enumerating them), the N-best is the exact top of
-the decoder's choices, the chosen sentence is the best-scored candidate, a clip the decoder alone gets wrong
-comes out right, 0 and a missing head behave as documented, and the captures do not change.
+The accuracy it buys on the test split is in the demos' model cards; here: the likelihood is the
+sum over every alignment (checked against enumerating them), the N-best is the exact top of the
+decoder's choices, the chosen sentence is the best-scored candidate, a clip the decoder alone gets
+wrong comes out right, 0 and a missing head behave as documented, and the captures do not change.
 """
 
 import itertools
@@ -18,10 +19,11 @@ from sample_clips import faster
 
 import workbench
 from workbench.cli import main as cli_main
-from workbench.errors import CheckpointError
+from workbench.decoding import DecodingConfig
+from workbench.errors import CaptureError, CheckpointError
 from workbench.loading import resolve_model_path
 from workbench.models.ctc import sequence_log_likelihoods
-from workbench.models.ctc_rescore import decoder_nbest, rescore
+from workbench.models.ctc_rescore import decoder_nbest, rescore, rescore_hypotheses
 
 SAMPLES = Path(__file__).parent.parent / "sample_audio"
 
@@ -136,8 +138,12 @@ def test_a_model_without_a_head_says_so(tmp_path, paraformer_dirs, capsys):
     assert cli_main(["transcribe", str(SAMPLES / "en_1.flac"), "--model", str(converted), "--ctc-rescore", "0.3"]) != 0
     assert "error: --ctc-rescore: mlx has no CTC head (ctc_head.safetensors), which ctc_rescore needs" \
         in capsys.readouterr().err
-    assert cli_main(["transcribe", str(SAMPLES / "en_1.flac"), "--model", "nano-demo", "--ctc-rescore", "0.3"]) != 0
-    assert "--ctc-rescore applies to Paraformer models only" in capsys.readouterr().err
+    # nano-demo without the head it ships.
+    nano = tmp_path / "nano-demo"
+    shutil.copytree(resolve_model_path("nano-demo"), nano)
+    (nano / "ctc_head.safetensors").unlink()
+    assert cli_main(["transcribe", str(SAMPLES / "en_1.flac"), "--model", str(nano), "--ctc-rescore", "0.3"]) != 0
+    assert "error: --ctc-rescore: nano-demo has no CTC head (ctc_head.safetensors)" in capsys.readouterr().err
 
 
 def test_a_head_of_the_wrong_shape_is_refused_at_load(tmp_path):
@@ -159,3 +165,62 @@ def test_a_model_loaded_in_one_thread_rescores_in_another():
     worker.start()
     worker.join()
     assert texts == ["我刚把report发到你的email了"]
+
+
+@pytest.fixture(scope="module")
+def nano():
+    return workbench.load("nano-demo")
+
+
+def test_nano_the_head_corrects_the_year_its_llm_swaps(nano):
+    # zh_3: the LLM alone, greedy or in an 8-wide beam, writes 二零一二 for 二零二一; the beam's
+    # second sentence has it right, and the head (trained on nano-demo's frozen encoder) prefers
+    # it. The surname stays 何 for 贺: the encoder itself hears 何 (its model card).
+    clip = SAMPLES / "zh_3.flac"
+    plain = nano.transcribe(clip)
+    beam = nano.transcribe(clip, decoding=DecodingConfig(strategy="beam", num_beams=8, n_best=8))
+    out = nano.transcribe(clip, ctc_rescore=0.3)
+    assert plain.text == beam.text == "何子涵二零一二年去了长沙工作"
+    assert out.text == "何子涵二零二一年去了长沙工作"
+    assert out.extra["ctc_rescore"] == {"rank": 1, "candidates": 8}
+    # The candidates are the beam search's finished sentences, the chosen one's tokens are its own.
+    assert [h["text"] for h in out.extra["hypotheses"]] == [h["text"] for h in beam.extra["hypotheses"]]
+    assert nano.prompt.decode([t.id for t in out.tokens]) == out.text
+
+
+def test_nano_the_choice_is_the_best_total(nano):
+    # The code-switched clip: an 8-wide beam alone ends "reportroposal"; greedy and rescoring do not.
+    clip = SAMPLES / "mixed_1.flac"
+    search = nano.transcribe(clip, decoding=DecodingConfig(strategy="beam", num_beams=8, n_best=8))
+    assert search.text == "我刚把reportroposal发到你的email了"
+    out = nano.transcribe(clip, ctc_rescore=0.3)
+    assert out.text == nano.transcribe(clip).text == "我刚把report发到你的email了"
+    assert out.extra["ctc_rescore"]["rank"] == 1
+    # rescore_hypotheses on hand-made candidates: summed log-probability + w × CTC.
+    from workbench.decoding import Hypothesis, StepRecord
+
+    head = nano.ctc_head
+    logits = mx.random.normal((30, head.ctc_lo.weight.shape[0]), key=mx.random.key(0))
+    blank = head.ctc_lo.weight.shape[0] - 1
+    hyps = [Hypothesis(tokens, [StepRecord(t, lp, lp, 0.0, []) for t, lp in zip(tokens + [9], lps)], 0.0, "stop")
+            for tokens, lps in (([5, 6], [-0.1, -0.2, -0.1]), ([5, 7, 7], [-0.5, -0.2, -0.3, -0.1]), ([8], [-2, -1]))]
+    ctc = sequence_log_likelihoods(logits, [h.tokens for h in hyps], blank)
+    for weight in (0.0, 0.3, 3.0):
+        totals = [sum(s.logprob for s in h.steps) + weight * c for h, c in zip(hyps, ctc)]
+        assert rescore_hypotheses(hyps, logits, weight, blank)["index"] == int(np.argmax(totals))
+
+
+def test_nano_silence_beam_width_and_captures(nano):
+    silent = nano.transcribe(np.zeros(16000, np.float32), sample_rate=16000, ctc_rescore=0.3)
+    assert silent.tokens == [] and "ctc_rescore" not in silent.extra
+    # A beam search asked for keeps its width: its sentences are the candidates.
+    out = nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=0.3, decoding=DecodingConfig(strategy="beam", num_beams=3))
+    assert out.extra["ctc_rescore"]["candidates"] == 3
+    # The encoder's captures are those of a plain run; per-token ones follow one sequence only.
+    captured = nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=0.3, capture=["encoder.out"])
+    plain = nano.transcribe(SAMPLES / "zh_3.flac", capture=["encoder.out"])
+    np.testing.assert_array_equal(captured.captures["encoder.out"], plain.captures["encoder.out"])
+    with pytest.raises(CaptureError, match="without CTC rescoring"):
+        nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=0.3, capture=["llm.logits"])
+    with pytest.raises(ValueError, match="ctc_rescore must be a weight from 0 to 5.0"):
+        nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=6)

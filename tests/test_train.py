@@ -331,8 +331,8 @@ def test_train_only_ctc_gives_a_model_without_a_head_one_and_leaves_the_model_as
     log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert log[-1]["ctc"] < log[0]["ctc"]  # the head alone learns
     head = mx.load(str(second / "ctc_head.safetensors"))
-    assert head["ctc_lo.weight"].shape == (json.loads((first / "config.json").read_text())["llm_conf"]["vocab_size"] + 1,
-                                          before["audio_encoder.after_norm.weight"].shape[0])
+    vocab = json.loads((first / "config.json").read_text())["llm_conf"]["vocab_size"]
+    assert head["ctc_lo.weight"].shape == (vocab + 1, before["audio_encoder.after_norm.weight"].shape[0])
 
 
 def test_train_only_is_refused_without_init_or_for_a_part_the_model_lacks(corpus, tmp_path, capsys):

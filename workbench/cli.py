@@ -63,8 +63,8 @@ def _cmd_transcribe(args) -> None:
 
 
 def _decoding_options(args, pipeline) -> dict:
-    """Decoding settings: Nano's LLM decoding, or Paraformer's optional count search and CTC
-    rescoring (its one non-autoregressive pass has no other setting)."""
+    """Decoding settings: Nano's LLM decoding, or Paraformer's optional count search (its one
+    non-autoregressive pass has no other setting); CTC rescoring for either, with a CTC head."""
     from .decoding import DecodingConfig
 
     llm_flags = ("strategy", "temperature", "top_k", "top_p", "min_p", "repetition_penalty", "beams",
@@ -75,21 +75,14 @@ def _decoding_options(args, pipeline) -> dict:
             raise WorkbenchError(f"--{given[0].replace('_', '-')} applies to Fun-ASR-Nano models only")
         from .pipelines.paraformer import MAX_COUNT_SEARCH
 
-        options = {}
+        options = _ctc_rescore_option(args, pipeline)
         if args.count_search:
             if not 0 <= args.count_search <= MAX_COUNT_SEARCH:
                 raise WorkbenchError(f"--count-search must be from 0 to {MAX_COUNT_SEARCH}, got {args.count_search}")
             options["count_search"] = args.count_search
-        if args.ctc_rescore:
-            try:
-                pipeline.check_ctc_rescore(args.ctc_rescore)
-            except ValueError as exc:
-                raise WorkbenchError(f"--ctc-rescore: {exc}") from None
-            options["ctc_rescore"] = args.ctc_rescore
         return options
-    paraformer_only = [f for f in ("count_search", "ctc_rescore") if getattr(args, f) is not None]
-    if paraformer_only:
-        raise WorkbenchError(f"--{paraformer_only[0].replace('_', '-')} applies to Paraformer models only")
+    if args.count_search is not None:
+        raise WorkbenchError("--count-search applies to Paraformer models only")
     if args.llm_dtype:
         pipeline.set_llm_dtype(args.llm_dtype)
     values = {
@@ -103,7 +96,18 @@ def _decoding_options(args, pipeline) -> dict:
         decoding.validate()
     except ValueError as exc:
         raise WorkbenchError(str(exc)) from None
-    return {"decoding": decoding, "hotwords": args.hotwords, "language": args.language, "itn": not args.no_itn}
+    return {"decoding": decoding, "hotwords": args.hotwords, "language": args.language, "itn": not args.no_itn,
+            **_ctc_rescore_option(args, pipeline)}
+
+
+def _ctc_rescore_option(args, pipeline) -> dict:
+    if not args.ctc_rescore:
+        return {}
+    try:
+        pipeline.check_ctc_rescore(args.ctc_rescore)
+    except ValueError as exc:
+        raise WorkbenchError(f"--ctc-rescore: {exc}") from None
+    return {"ctc_rescore": args.ctc_rescore}
 
 
 def _print_result(path, result) -> None:
@@ -304,13 +308,14 @@ def _add_decoding_flags(p) -> None:
     g.add_argument("--language", help="zh, en, ja, ko or the model's own language word")
     g.add_argument("--no-itn", action="store_true", help="ask for unnormalised text")
     g.add_argument("--llm-dtype", choices=["fp32", "bf16", "fp16"])
-    g = p.add_argument_group("Paraformer decoding (default: upstream's single pass)")
+    g = p.add_argument_group("Paraformer decoding (default: upstream's single pass); CTC rescoring for both")
     g.add_argument("--count-search", type=int, metavar="K",
                    help="also decode every token count within K of CIF's and keep the one the decoder "
                         "is surest of (0 to 3; 1 is the measured setting)")
     g.add_argument("--ctc-rescore", type=float, metavar="W",
-                   help="choose among the decoder's 16 most likely sentences by its log-probability + W x the "
-                        "CTC head's (models trained with one, as paraformer-demo; 0.3 is the measured setting)")
+                   help="choose among the decoder's 16 most likely sentences (Paraformer) or a beam search's "
+                        "finished ones (Nano; 8 wide unless --strategy beam) by log-probability + W x the CTC "
+                        "head's (models with one, as both demos; 0.3 is the measured setting)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between resumable checkpoints")
     p.add_argument("--train-only", nargs="+", metavar="PART",
                    help="with --init: update only these parts, named by their weights' prefix (predictor, "
-                        "encoder.encoders.6, ...; ctc: the CTC head alone, with --ctc-weight), the rest frozen; a paraformer keeps the earlier run's am.mvn "
+                        "encoder.encoders.6, ...; ctc: the CTC head alone, with --ctc-weight), the rest frozen; "
+                        "a paraformer keeps the earlier run's am.mvn "
                         "unless --frame-length or --pitch changes its features")
     p.add_argument("--frame-length", type=int, metavar="MS",
                    help="the fbank's analysis window in ms (default: the --init model's, else upstream's 25); "

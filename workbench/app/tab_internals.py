@@ -12,6 +12,7 @@ from fnmatch import fnmatchcase
 import gradio as gr
 
 from .artifacts import Run, downloads, plot_slot, run_state
+from .decoding_controls import searches_a_beam
 from .plots.attention import (
     cross_attention_figure,
     llm_attention_figure,
@@ -24,15 +25,15 @@ from .sources import SourceControls, resolve
 
 MEAN_OF_HEADS = -1
 SELF_ATTENTION = ["encoder.layers.*.attn", "encoder.tp_layers.*.attn", "adaptor.layers.*.attn"]
-NO_TOKEN_ATTENTION = " Beam search follows several hypotheses at once: per-token attention needs greedy or sample."
+NO_TOKEN_ATTENTION = (" Beam search follows several hypotheses at once: per-token attention needs greedy or sample, "
+                      "without CTC rescoring.")
 
 
 def capture_patterns(pipeline, options: dict) -> list[str]:
     if pipeline.kind == "paraformer":
         wanted = [*SELF_ATTENTION, "predictor.fires", "decoder.layers.*.cross_attn", "decoder.logits"]
     else:
-        beam = options["decoding"].strategy == "beam"
-        wanted = SELF_ATTENTION + ([] if beam else ["llm.layers.*.attn"])
+        wanted = SELF_ATTENTION + ([] if searches_a_beam(options) else ["llm.layers.*.attn"])
     available = pipeline.capture_names()
     return [p for p in wanted if any(fnmatchcase(n, p) for n in available)]  # e.g. no tp_layers stack
 
@@ -60,7 +61,7 @@ def run_inspect(*source):
         prompt = result.extra["prompt_ids"]
         view["prompt"] = [len(prompt["prefix"]), result.extra["n_audio_positions"], len(prompt["suffix"])]
         view["position_seconds"] = view["frame_seconds"] * pipeline.config.audio_adaptor_conf.downsample_rate
-        if request.options["decoding"].strategy == "beam":
+        if searches_a_beam(request.options):
             note += NO_TOKEN_ATTENTION
     run = Run({**result.to_dict(), "view": view}, result.captures)
     # A map with no rows (no token was produced) has nothing to draw.

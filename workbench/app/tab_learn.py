@@ -7,6 +7,7 @@ import gradio as gr
 
 from .architecture import FLOW, component_rows, stage_rows
 from .artifacts import Run, downloads, run_state
+from .decoding_controls import searches_a_beam
 from .running import progress_bar, transcribe_shown
 from .sources import SourceControls, resolve
 
@@ -18,7 +19,7 @@ def shape_names(pipeline, options: dict) -> list[str]:
     """Every capture the run can give, except the LLM's full logits (a vocabulary-wide row per
     step, large for nothing here: llm.steps describes each step) and, under beam search, the
     per-token attention that only one followed sequence has."""
-    beam = options.get("decoding") is not None and options["decoding"].strategy == "beam"
+    beam = searches_a_beam(options)
     return [n for n in pipeline.capture_names()
             if n != "llm.logits" and not (beam and n.startswith("llm.layers."))]
 

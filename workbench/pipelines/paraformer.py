@@ -10,13 +10,13 @@ import numpy as np
 from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
-from ..models.ctc import CTC, CTC_HEAD_FILE
-from ..models.ctc_rescore import MAX_WEIGHT, rescore
+from ..models.ctc import CTC
+from ..models.ctc_rescore import check_weight, load_ctc_head, rescore
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
 from ..result import Token, Transcription
 from ..text import load_token_list, sentence_postprocess
 from ..trace import Trace
-from ..weights import load_weights_strict, read_safetensors
+from ..weights import load_weights_strict
 from .common import (
     FRONTEND_NAMES,
     Stopwatch,
@@ -90,20 +90,12 @@ class ParaformerPipeline:
                                   f"config says {model.config.vocab_size}")
         load_weights_strict(model, weights, str(path))
         cmvn = CMVN.from_file(path / "am.mvn")
-        ctc_head = None
-        if (path / CTC_HEAD_FILE).is_file():
-            ctc_head = CTC(model.config.vocab_size, model.config.encoder_conf.output_size)
-            load_weights_strict(ctc_head, read_safetensors(path / CTC_HEAD_FILE), str(path / CTC_HEAD_FILE))
+        ctc_head = load_ctc_head(path, model.config.vocab_size, model.config.encoder_conf.output_size)
         return cls(model, cmvn, tokens, name=path.name, ctc_head=ctc_head)
 
     def check_ctc_rescore(self, weight) -> None:
-        """ValueError unless `weight` is a CTC rescoring weight this model can use (the command
-        line and the app ask before transcribing, to say it their way)."""
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= MAX_WEIGHT:
-            raise ValueError(f"ctc_rescore must be a weight from 0 to {MAX_WEIGHT}, got {weight!r}")
-        if weight and self.ctc_head is None:
-            raise ValueError(f"{self.name or 'this model'} has no CTC head ({CTC_HEAD_FILE}), which ctc_rescore "
-                             "needs: only models trained with --ctc-weight have one")
+        """ValueError unless `weight` is a CTC rescoring weight this model can use."""
+        check_weight(weight, self.ctc_head, self.name)
 
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names()
