@@ -22,7 +22,7 @@ from workbench.cli import main as cli_main
 from workbench.decoding import DecodingConfig
 from workbench.errors import CaptureError, CheckpointError
 from workbench.loading import resolve_model_path
-from workbench.models.ctc import sequence_log_likelihoods
+from workbench.models.ctc import greedy_ids, sequence_log_likelihoods
 from workbench.models.ctc_rescore import decoder_nbest, rescore, rescore_hypotheses
 
 SAMPLES = Path(__file__).parent.parent / "sample_audio"
@@ -224,3 +224,27 @@ def test_nano_silence_beam_width_and_captures(nano):
         nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=0.3, capture=["llm.logits"])
     with pytest.raises(ValueError, match="ctc_rescore must be a weight from 0 to 5.0"):
         nano.transcribe(SAMPLES / "zh_3.flac", ctc_rescore=6)
+
+
+def test_the_heads_reading_is_capturable_and_changes_nothing(nano, pipeline, paraformer_dirs):
+    # What nano-demo's encoder alone hears in zh_3: 何 for 贺, as the LLM writes (the year right).
+    plain = nano.transcribe(SAMPLES / "zh_3.flac")
+    out = nano.transcribe(SAMPLES / "zh_3.flac", capture=["ctc.logits", "encoder.out"])
+    logits = out.captures["ctc.logits"]
+    assert out.text == plain.text
+    assert logits.shape == (out.captures["encoder.out"].shape[0], nano.ctc_head.ctc_lo.weight.shape[0])
+    assert nano.prompt.decode(greedy_ids(logits, blank=logits.shape[-1] - 1)) == "何子涵二零二一年去了长沙工作"
+    # Paraformer's, batched: each clip's frames only, as alone.
+    files = [SAMPLES / "en_1.flac", SAMPLES / "zh_3.flac"]
+    batch = pipeline.transcribe_batch(files, capture=["ctc.logits", "encoder.out"])
+    for f, r in zip(files, batch):
+        alone = pipeline.transcribe(f, capture=["ctc.logits"]).captures["ctc.logits"]
+        assert r.captures["ctc.logits"].shape[0] == r.captures["encoder.out"].shape[0]
+        np.testing.assert_allclose(r.captures["ctc.logits"], alone, atol=1e-4)
+    words = "".join(pipeline.tokens[t] for t in greedy_ids(batch[0].captures["ctc.logits"], blank=0))
+    assert words.replace("@@", "").startswith("there")
+    # A model without a head has no such capture.
+    converted = workbench.load(paraformer_dirs("tiny")[1])
+    assert "ctc.logits" not in converted.capture_names()
+    with pytest.raises(CaptureError):
+        converted.transcribe(SAMPLES / "en_1.flac", capture=["ctc.logits"])

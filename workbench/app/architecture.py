@@ -15,7 +15,7 @@ FLOW = {
                     "LLM's embedding space) → Qwen3 LLM reads the prompt with the audio inside → text token by token",
 }
 STAGES = {"frontend": "frontend", "encoder": "encoder", "predictor": "CIF predictor", "decoder": "decoder",
-          "adaptor": "adaptor", "llm": "LLM"}
+          "adaptor": "adaptor", "llm": "LLM", "ctc": "CTC head"}
 # What each capture is, by generic name ({i} = layer index); docs/capture.md has the full list.
 MEANINGS = {
     "frontend.waveform": "16 kHz mono samples",
@@ -35,6 +35,8 @@ MEANINGS = {
     "adaptor.out": "audio in the LLM's embedding space (upstream inserts the first ceil(T/8) rows into the prompt)",
     "llm.layers.{i}.attn": "per generated token: attention over every earlier position (prompt, audio, text so far)",
     "llm.steps": "one record per generated token: id, log-probability, entropy, top candidates",
+    "ctc.logits": "the CTC head's scores over the vocabulary and a blank for every encoder frame: what the "
+                  "encoder alone hears (demo models only)",
 }
 
 

@@ -22,9 +22,20 @@ from __future__ import annotations
 
 import mlx.core as mx
 import mlx.nn as nn
+import numpy as np
 
 # Where a model directory keeps its CTC head, beside model.safetensors.
 CTC_HEAD_FILE = "ctc_head.safetensors"
+# The head's scores for every encoder frame, capturable from a model that has a head: what the
+# encoder alone hears, without the decoder's or the LLM's language model (`greedy_ids` reads it).
+CAPTURE = "ctc.logits"
+
+
+def greedy_ids(logits, blank: int) -> list[int]:
+    """Greedy CTC reading of one clip's head scores [T, V]: each frame's likeliest id, repeats
+    merged and blanks dropped."""
+    best = np.asarray(logits).argmax(-1)
+    return [int(t) for i, t in enumerate(best) if t != blank and (i == 0 or t != best[i - 1])]
 
 
 class CTC(nn.Module):

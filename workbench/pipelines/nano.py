@@ -17,6 +17,7 @@ from ..audio import SAMPLE_RATE, has_signal
 from ..decoding import DecodeResult, DecodingConfig, Hypothesis, generate
 from ..errors import CaptureError
 from ..frontend import WavFrontend
+from ..models.ctc import CAPTURE as CTC_CAPTURE
 from ..models.ctc import CTC
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore_hypotheses
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig, n_audio_positions
@@ -112,7 +113,8 @@ class NanoPipeline:
         materialise(self.model.llm)
 
     def capture_names(self) -> list[str]:
-        return FRONTEND_NAMES + self.model.capture_names() + STEP_NAMES
+        head = [CTC_CAPTURE] if self.ctc_head is not None else []
+        return FRONTEND_NAMES + self.model.capture_names() + head + STEP_NAMES
 
     @serialised
     def transcribe(
@@ -150,6 +152,8 @@ class NanoPipeline:
         enc = self.model.audio_encoder(mx.array(features)[None], None, trace)
         mx.eval(enc)
         watch.lap("encoder")
+        if trace.wants(CTC_CAPTURE):
+            trace.put(CTC_CAPTURE, self.ctc_head(enc))
         adapted = self.model.audio_adaptor(enc, None, trace)
         n_audio = n_audio_positions(features.shape[0])
         mx.eval(adapted)

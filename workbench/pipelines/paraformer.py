@@ -10,6 +10,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
+from ..models.ctc import CAPTURE as CTC_CAPTURE
 from ..models.ctc import CTC
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
@@ -98,7 +99,7 @@ class ParaformerPipeline:
         check_weight(weight, self.ctc_head, self.name)
 
     def capture_names(self) -> list[str]:
-        return FRONTEND_NAMES + self.model.capture_names()
+        return FRONTEND_NAMES + self.model.capture_names() + ([CTC_CAPTURE] if self.ctc_head is not None else [])
 
     def transcribe(self, audio, *, sample_rate: int | None = None, capture=(), count_search: int = 0,
                    ctc_rescore: float = 0.0) -> Transcription:
@@ -139,6 +140,8 @@ class ParaformerPipeline:
         enc = self.model.encode(mx.array(pad_stack(features)), mask, trace)
         mx.eval(enc)
         watch.lap("encoder")
+        if trace.wants(CTC_CAPTURE):
+            trace.put(CTC_CAPTURE, self.ctc_head(enc))
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
         # Digital silence gets no tokens (see has_signal); the model still runs, for its captures.
@@ -214,7 +217,7 @@ def _trim(captures: dict[str, np.ndarray], frames: int, tokens: int) -> dict[str
     for name, value in captures.items():
         if name.startswith("encoder.") and name.endswith(".attn"):
             value = value[:, :frames, :frames]
-        elif name.startswith("encoder."):
+        elif name.startswith(("encoder.", "ctc.")):
             value = value[:frames]
         elif name.endswith(".cross_attn"):
             value = value[:, :tokens, :frames]
