@@ -88,8 +88,10 @@ def test_long_clip_cut_by_fsmn_vad(client, monkeypatch):
 
 
 def test_internals_of_paraformer(client):
-    _, self_map, self_head, self_image, token_map, _, token_image, steps, confidence = client.predict(
+    note, self_map, self_head, self_image, token_map, _, token_image, steps, confidence = client.predict(
         "paraformer-demo", "", None, "unseen_voice_zh.flac", api_name="/inspect")
+    # The demo's CTC head reads the encoder alone (a converted upstream model has none).
+    assert f"The encoder alone (its CTC head, read greedily) hears: '{REFS['unseen_voice_zh.flac']}'." in note
     assert [c[0] for c in self_map["choices"]] == [f"encoder.layers.{i}.attn" for i in range(8)]
     assert [c[0] for c in token_map["choices"]] == [f"decoder.layers.{i}.cross_attn" for i in range(3)]
     assert self_head["choices"][0] == ["mean of heads", -1] and len(self_head["choices"]) == 5  # mean + 4 heads
@@ -108,6 +110,7 @@ def test_internals_of_nano_follow_each_generated_token(client, nano_dirs):
     assert Path(confidence).stat().st_size > 0
     beam = client.predict("paraformer-demo", model, None, "zh_1.flac", "beam", *decoding[1:], api_name="/inspect")
     assert "per-token attention needs greedy or sample" in beam[0] and beam[6] is None
+    assert "CTC head" not in beam[0]
 
 
 def test_compare_setups_side_by_side(client):
@@ -175,6 +178,14 @@ def test_compare_paraformer_with_and_without_ctc_rescoring(client, paraformer_di
     assert rows["data"][0][4] == "我班把report发到你的email了"
     assert rows["data"][1][4] == ("error: mlx has no CTC head (ctc_head.safetensors), which ctc_rescore needs: only "
                                   "models trained with --ctc-weight have one; set the CTC rescoring weight to 0")
+
+
+def test_internals_of_nano_demo_say_what_its_encoder_hears(client):
+    # zh_3: nano-demo's encoder hears 何 for 贺 as its LLM writes, and the year right, which the
+    # LLM swaps (nano-demo's model card, "The CTC head and rescoring").
+    out = client.predict("nano-demo", "", None, "zh_3.flac", "greedy", 4, 0.8, 0.9, 0, 64, api_name="/inspect")
+    assert "hears: '何子涵二零二一年去了长沙工作'." in out[0]
+    assert "".join(row[1] for row in out[7]["data"]) == "何子涵二零一二年去了长沙工作"
 
 
 def test_compare_nano_with_and_without_ctc_rescoring(client):

@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 
 import gradio as gr
 
+from ..models.ctc import CAPTURE as CTC_CAPTURE
 from .artifacts import Run, downloads, plot_slot, run_state
 from .decoding_controls import searches_a_beam
 from .plots.attention import (
@@ -34,6 +35,8 @@ def capture_patterns(pipeline, options: dict) -> list[str]:
         wanted = [*SELF_ATTENTION, "predictor.fires", "decoder.layers.*.cross_attn", "decoder.logits"]
     else:
         wanted = SELF_ATTENTION + ([] if searches_a_beam(options) else ["llm.layers.*.attn"])
+    # A demo model's CTC head: what the encoder alone hears, beside what the decoder or LLM wrote.
+    wanted.append(CTC_CAPTURE)
     available = pipeline.capture_names()
     return [p for p in wanted if any(fnmatchcase(n, p) for n in available)]  # e.g. no tp_layers stack
 
@@ -52,7 +55,10 @@ def run_inspect(*source):
     pipeline = request.pipeline
     progress(0.1, desc="running the model with its attention captured")
     result, _, note = transcribe_shown(request, capture_patterns(pipeline, request.options))
-    note = " ".join(filter(None, [note, decoding_warning(result)]))
+    heard = result.captures.get(CTC_CAPTURE)
+    heard = f"The encoder alone (its CTC head, read greedily) hears: {pipeline.ctc_reading(heard)!r}." \
+        if heard is not None else ""
+    note = " ".join(filter(None, [note, decoding_warning(result), heard]))
     progress(0.6, desc="drawing")
     name = token_namer(pipeline)
     records = output_positions(pipeline, result)

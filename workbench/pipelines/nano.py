@@ -18,7 +18,7 @@ from ..decoding import DecodeResult, DecodingConfig, Hypothesis, generate
 from ..errors import CaptureError
 from ..frontend import WavFrontend
 from ..models.ctc import CAPTURE as CTC_CAPTURE
-from ..models.ctc import CTC
+from ..models.ctc import CTC, greedy_ids
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore_hypotheses
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig, n_audio_positions
 from ..prompt import NanoPrompt
@@ -115,6 +115,10 @@ class NanoPipeline:
     def capture_names(self) -> list[str]:
         head = [CTC_CAPTURE] if self.ctc_head is not None else []
         return FRONTEND_NAMES + self.model.capture_names() + head + STEP_NAMES
+
+    def ctc_reading(self, logits) -> str:
+        """The text of a `ctc.logits` capture read greedily: what the encoder alone hears."""
+        return clean_text(self.prompt.decode(greedy_ids(logits, blank=logits.shape[-1] - 1)))
 
     @serialised
     def transcribe(

@@ -11,7 +11,7 @@ from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
 from ..models.ctc import CAPTURE as CTC_CAPTURE
-from ..models.ctc import CTC
+from ..models.ctc import CTC, greedy_ids
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
 from ..result import Token, Transcription
@@ -100,6 +100,10 @@ class ParaformerPipeline:
 
     def capture_names(self) -> list[str]:
         return FRONTEND_NAMES + self.model.capture_names() + ([CTC_CAPTURE] if self.ctc_head is not None else [])
+
+    def ctc_reading(self, logits) -> str:
+        """The text of a `ctc.logits` capture read greedily: what the encoder alone hears."""
+        return sentence_postprocess([self.tokens[t] for t in greedy_ids(logits, BLANK_ID)])
 
     def transcribe(self, audio, *, sample_rate: int | None = None, capture=(), count_search: int = 0,
                    ctc_rescore: float = 0.0) -> Transcription:
