@@ -156,7 +156,7 @@ class NanoPipeline:
         enc = self.model.audio_encoder(mx.array(features)[None], None, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        if trace.wants(CTC_CAPTURE):
+        if self.ctc_head is not None and trace.wants(CTC_CAPTURE):  # "*" asks for it from a model without a head too
             trace.put(CTC_CAPTURE, self.ctc_head(enc))
         adapted = self.model.audio_adaptor(enc, None, trace)
         n_audio = n_audio_positions(features.shape[0])

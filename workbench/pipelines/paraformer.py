@@ -144,7 +144,7 @@ class ParaformerPipeline:
         enc = self.model.encode(mx.array(pad_stack(features)), mask, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        if trace.wants(CTC_CAPTURE):
+        if self.ctc_head is not None and trace.wants(CTC_CAPTURE):  # "*" asks for it from a model without a head too
             trace.put(CTC_CAPTURE, self.ctc_head(enc))
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
