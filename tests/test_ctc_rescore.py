@@ -207,7 +207,7 @@ def test_nano_the_choice_is_the_best_total(nano):
     ctc = sequence_log_likelihoods(logits, [h.tokens for h in hyps], blank)
     for weight in (0.0, 0.3, 3.0):
         totals = [sum(s.logprob for s in h.steps) + weight * c for h, c in zip(hyps, ctc)]
-        assert rescore_hypotheses(hyps, logits, weight, blank)["index"] == int(np.argmax(totals))
+        assert rescore_hypotheses(hyps, logits, weight, blank)["rank"] == int(np.argmax(totals))
 
 
 def test_nano_silence_beam_width_and_captures(nano):

@@ -11,7 +11,7 @@ import gradio as gr
 
 from ..decoding import STRATEGIES, DecodingConfig
 from ..models.ctc_rescore import MAX_WEIGHT
-from ..pipelines.nano import RESCORE_BEAMS
+from ..pipelines.nano import rescoring_search
 from ..pipelines.paraformer import MAX_COUNT_SEARCH
 
 
@@ -81,11 +81,10 @@ def describe(options: dict) -> str:
         parts += [f"CTC rescoring {options['ctc_rescore']:g}"] if "ctc_rescore" in options else []
         return ", ".join(parts) or "single pass"
     config = options["decoding"]
-    rescoring = f", CTC rescoring {options['ctc_rescore']:g}" if "ctc_rescore" in options else ""
+    if "ctc_rescore" in options:
+        return f"beam {rescoring_search(config).num_beams}, CTC rescoring {options['ctc_rescore']:g}"
     if config.strategy == "beam":
-        return f"beam {config.num_beams}{rescoring}"
-    if rescoring:  # the pipeline searches a beam in place of greedy or sampling
-        return f"beam {RESCORE_BEAMS}{rescoring}"
+        return f"beam {config.num_beams}"
     if config.strategy == "sample":
         return f"sample T={config.temperature:g} p={config.top_p:g} seed {config.seed}"
     return "greedy"

@@ -86,10 +86,9 @@ def rescore_hypotheses(hypotheses: list, ctc_logits: mx.array, weight: float, bl
     [T, V]). The summed log-probability, not the search's length-normalised score: CTC's
     likelihood is a sum over the sentence too.
 
-    Returns {"index": the chosen hypothesis's place in `hypotheses`, "rank" (the same; 0: the
-    search's own choice) and "candidates"}.
+    Returns {"rank": the chosen hypothesis's place in `hypotheses` (0: the search's own choice),
+    "candidates"}.
     """
     ctc = sequence_log_likelihoods(ctc_logits, [h.tokens for h in hypotheses], blank)
     totals = [sum(s.logprob for s in h.steps) + weight * c for h, c in zip(hypotheses, ctc)]
-    rank = int(np.argmax(totals))
-    return {"index": rank, "rank": rank, "candidates": len(hypotheses)}
+    return {"rank": int(np.argmax(totals)), "candidates": len(hypotheses)}

@@ -41,6 +41,13 @@ STEP_NAMES = ["llm.steps", "llm.logits"]
 RESCORE_BEAMS = 8
 
 
+def rescoring_search(decoding: DecodingConfig) -> DecodingConfig:
+    """The beam search CTC rescoring chooses from, for the decoding asked for: that beam search,
+    or one `RESCORE_BEAMS` wide in place of greedy or sampling; every finished sentence kept."""
+    beams = decoding.num_beams if decoding.strategy == "beam" else RESCORE_BEAMS
+    return dataclasses.replace(decoding, strategy="beam", num_beams=beams, n_best=beams)
+
+
 def clean_text(text: str) -> str:
     """Upstream's output clean-up: '/sil' markers become spaces, whitespace runs collapse."""
     return re.sub(r"\s+", " ", text.replace("/sil", " "))
@@ -99,8 +106,8 @@ class NanoPipeline:
         prompt = NanoPrompt(path / "tokenizer.json")
         load_weights_strict(model, weights, str(path))
         # The head's vocabulary is the LLM's plus a blank after it.
-        config = model.config
-        ctc_head = load_ctc_head(path, config.llm_conf.vocab_size + 1, config.audio_encoder_conf.output_size)
+        ctc_head = load_ctc_head(path, model.config.llm_conf.vocab_size + 1,
+                                 model.config.audio_encoder_conf.output_size)
         return cls(model, prompt, name=path.name, ctc_head=ctc_head)
 
     def check_ctc_rescore(self, weight) -> None:
@@ -133,15 +140,14 @@ class NanoPipeline:
         itn: bool = True,
         ctc_rescore: float = 0.0,
     ) -> Transcription:
-        """`ctc_rescore` = w > 0 decodes by beam search (the given one, or `RESCORE_BEAMS` wide in
-        place of greedy or sampling) and keeps, of its finished sentences, the one with the highest
-        summed log-probability + w × the CTC head's log-likelihood (`models/ctc_rescore.py`; models
-        with a head only); `extra["ctc_rescore"]` says which and among how many."""
+        """`ctc_rescore` = w > 0 decodes by beam search (`rescoring_search`) and keeps, of its
+        finished sentences, the one with the highest summed log-probability + w × the CTC head's
+        log-likelihood (`models/ctc_rescore.py`; models with a head only); `extra["ctc_rescore"]`
+        says which and among how many."""
         self.check_ctc_rescore(ctc_rescore)
         decoding = decoding or DecodingConfig(max_new_tokens=512)
         if ctc_rescore:
-            beams = decoding.num_beams if decoding.strategy == "beam" else RESCORE_BEAMS
-            decoding = dataclasses.replace(decoding, strategy="beam", num_beams=beams, n_best=beams)
+            decoding = rescoring_search(decoding)
         if not decoding.stop_tokens:
             decoding = dataclasses.replace(decoding, stop_tokens=self.prompt.stop_tokens)
         trace = Trace(capture, self.capture_names())
@@ -156,8 +162,11 @@ class NanoPipeline:
         enc = self.model.audio_encoder(mx.array(features)[None], None, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        if self.ctc_head is not None and trace.wants(CTC_CAPTURE):  # "*" asks for it from a model without a head too
-            trace.put(CTC_CAPTURE, self.ctc_head(enc))
+        # The head's scores, once, for the capture and for rescoring ("*" asks a model without a head too).
+        ctc_logits = None
+        if self.ctc_head is not None and (ctc_rescore or trace.wants(CTC_CAPTURE)):
+            ctc_logits = self.ctc_head(enc)
+            trace.put(CTC_CAPTURE, ctc_logits)
         adapted = self.model.audio_adaptor(enc, None, trace)
         n_audio = n_audio_positions(features.shape[0])
         mx.eval(adapted)
@@ -188,9 +197,9 @@ class NanoPipeline:
         watch.lap("decode")
         rescored = None
         if ctc_rescore and result.hypotheses and best.finish_reason != "no_signal":
-            rescored = rescore_hypotheses(result.hypotheses, self.ctc_head(enc)[0], ctc_rescore,
-                                          blank=self.ctc_head.ctc_lo.weight.shape[0] - 1)
-            best = result.hypotheses[rescored.pop("index")]
+            rescored = rescore_hypotheses(result.hypotheses, ctc_logits[0], ctc_rescore,
+                                          blank=ctc_logits.shape[-1] - 1)
+            best = result.hypotheses[rescored["rank"]]
             watch.lap("ctc rescoring")
 
         steps.store(trace, len(best.steps))

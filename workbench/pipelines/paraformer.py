@@ -144,8 +144,11 @@ class ParaformerPipeline:
         enc = self.model.encode(mx.array(pad_stack(features)), mask, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        if self.ctc_head is not None and trace.wants(CTC_CAPTURE):  # "*" asks for it from a model without a head too
-            trace.put(CTC_CAPTURE, self.ctc_head(enc))
+        # The head's scores, once, for the capture and for rescoring ("*" asks a model without a head too).
+        ctc_logits = None
+        if self.ctc_head is not None and (ctc_rescore or trace.wants(CTC_CAPTURE)):
+            ctc_logits = self.ctc_head(enc)
+            trace.put(CTC_CAPTURE, ctc_logits)
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
         # Digital silence gets no tokens (see has_signal); the model still runs, for its captures.
@@ -166,7 +169,7 @@ class ParaformerPipeline:
         watch.lap("decoder")
         rescored: list[dict | None] = [None] * len(waveforms)
         if ctc_rescore and max(counts) > 0:
-            rescored = self._rescore(logprobs, enc, lengths, counts, ctc_rescore, ids, best)
+            rescored = self._rescore(logprobs, ctc_logits, lengths, counts, ctc_rescore, ids, best)
             watch.lap("ctc rescoring")
         timings = watch.finish()
 
@@ -190,11 +193,10 @@ class ParaformerPipeline:
             ))
         return results
 
-    def _rescore(self, logprobs: mx.array, enc: mx.array, lengths: list[int], counts: list[int], weight: float,
-                 ids: list[list[int]], best: list[list[float]]) -> list[dict | None]:
+    def _rescore(self, logprobs: mx.array, ctc_logits: mx.array, lengths: list[int], counts: list[int],
+                 weight: float, ids: list[list[int]], best: list[list[float]]) -> list[dict | None]:
         """CTC rescoring of each clip with tokens: replaces its `ids` and `best` (the chosen
         tokens' decoder log-probabilities) in place; returns what `extra` reports per clip."""
-        ctc_logits = self.ctc_head(enc)
         scores = np.array(logprobs)
         out: list[dict | None] = []
         for b, n in enumerate(counts):
