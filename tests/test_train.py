@@ -433,3 +433,50 @@ def test_pitch_widens_the_first_layer_of_an_earlier_run_and_a_continuation_keeps
     assert model.frontend.conf.pitch and model.transcribe(speech_like(1.5, 99), sample_rate=16000).timings["total"] > 0
     kept = trainer(corpus, tmp_path / "c", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1, init=pitched)
     assert json.loads((kept / "config.json").read_text())["frontend_conf"]["pitch"] is True
+
+
+def test_speed_perturbation_moves_pitch_and_tempo_and_word_times_together(tmp_path):
+    from workbench.frontend import FrontendConf
+    from workbench.train.data import load_examples
+
+    # A 1 kHz tone, 2 s long: heard 10 % faster it is 1.1 kHz for 1.82 s, slower 0.9 kHz for 2.22 s.
+    t = np.arange(32000) / 16000
+    sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 1000 * t), 16000)
+    rows = [{"id": str(i), "audio": "tone.wav", "text": "x", "language": "en", "word_starts": [0.5, None]}
+            for i in range(40)]
+    plain = load_examples(rows[:1], tmp_path, FrontendConf(), workers=1)[0]
+    examples = load_examples(rows, tmp_path, FrontendConf(), workers=1, speeds=[0.9, 1.0, 1.1], seed=3)
+    assert plain.word_starts == [0.5, None]
+
+    def peak_mel_bin(example):  # the strongest mel bin (of the first of the 7 stacked fbank frames), edges left out
+        return int(np.argmax(example.features[3:-3, :80].astype(np.float32).mean(0)))
+
+    by_frames = {}
+    for ex in examples:
+        by_frames.setdefault(len(ex.features), []).append(ex)
+    assert len(by_frames) == 3  # each speed drawn among 40 rows
+    slow, same, fast = (by_frames[n] for n in sorted(by_frames, reverse=True))
+    assert len(same[0].features) == len(plain.features)
+    np.testing.assert_array_equal(same[0].features, plain.features)
+    # Frames at 60 ms per LFR frame: 2 s / speed of audio.
+    assert abs(len(fast[0].features) / len(plain.features) - 1 / 1.1) < 0.02
+    assert abs(len(slow[0].features) / len(plain.features) - 1 / 0.9) < 0.02
+    assert peak_mel_bin(slow[0]) < peak_mel_bin(plain) < peak_mel_bin(fast[0])
+    assert fast[0].word_starts == [pytest.approx(0.5 / 1.1), None]
+    assert slow[0].word_starts == [pytest.approx(0.5 / 0.9), None]
+    # The draw is the run's seed's: the same speeds again.
+    again = load_examples(rows, tmp_path, FrontendConf(), workers=1, speeds=[0.9, 1.0, 1.1], seed=3)
+    assert [len(e.features) for e in again] == [len(e.features) for e in examples]
+
+
+def test_speed_perturb_is_recorded_with_the_recipe_and_refused_past_half_or_double(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    args = ["train", "nano", "--corpus", str(corpus), "--steps", "1", "--warmup", "1", "--max-frames", "400",
+            "--workers", "1", "--speed-perturb"]
+    assert main([*args, "0.9", "2.5", "--out", str(tmp_path / "a")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --speed-perturb takes speeds from 0.5 to 2 (such as 0.9 1.0 1.1), not 2.5")
+    assert not (tmp_path / "a").exists()
+    assert main([*args, "0.9", "1.1", "--out", str(tmp_path / "b")]) in (0, None)
+    assert json.loads((tmp_path / "b" / "train_config.json").read_text())["speed_perturb"] == [0.9, 1.1]

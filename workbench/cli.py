@@ -178,7 +178,8 @@ def _cmd_train(args) -> None:
     config = TrainConfig(steps=args.steps, lr=args.lr, warmup=args.warmup, seed=args.seed, max_minutes=args.max_minutes,
                          ctc_weight=args.ctc_weight, sampling_ratio=args.sampling_ratio,
                          quantity_weight=args.quantity_weight, align_weight=args.align_weight,
-                         checkpoint_every=args.checkpoint_every, train_only=args.train_only)
+                         checkpoint_every=args.checkpoint_every, train_only=args.train_only,
+                         speed_perturb=_speeds(args.speed_perturb))
     if args.align_weight and args.family != "paraformer":
         raise WorkbenchError("--align-weight is for paraformer (it trains CIF's token count)")
     extra = {}
@@ -201,6 +202,14 @@ def _cmd_train(args) -> None:
                    init=Path(args.init) if args.init else None, frame_length=args.frame_length,
                    pitch=args.pitch, **extra)
     print(f"wrote {path}")
+
+
+def _speeds(values: list[float] | None) -> list[float] | None:
+    # Past half or double speed a 16 kHz corpus loses its upper band or halves its frames: not a voice.
+    wrong = [v for v in values or [] if not 0.5 <= v <= 2.0]  # NaN too
+    if wrong:
+        raise WorkbenchError(f"--speed-perturb takes speeds from 0.5 to 2 (such as 0.9 1.0 1.1), not {wrong[0]}")
+    return values
 
 
 def _cmd_average(args) -> None:
@@ -418,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="append pitch features (voicing, log F0 against the speaker's register) to each fbank "
                         "frame: not upstream's frontend, for demos that must hear tones; with --init, the earlier "
                         "weights start by ignoring them (a run continued from a pitch model keeps them)")
+    p.add_argument("--speed-perturb", type=float, nargs="+", metavar="SPEED",
+                   help="hear each training utterance at one of these speeds, drawn per utterance (upstream "
+                        "trains with 0.9 1.0 1.1): resampled, so pitch and formants move too, as between voices")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

@@ -4,11 +4,14 @@
 #   .whl2 ... .whlN (middle parts)           stage2_park.sh, one call each
 #   .whl (last part + the mlx wheel)         stage3_start.sh
 #   .piper1 ... .piperK (Piper's wheels)     park_piper.sh, one call each, before stage1.sh
-# A call carries the working tree too (about 48 MB of the 64 MiB a call takes), so no part is
-# over PART bytes. Downloads are kept in .carry-cache. Needs pip, apt-get, gcc, unzip and xz.
+# A call carries the working tree too (about 49 MB of the 64 MiB a call takes), so no part is
+# over PART bytes: by default what the tracked files leave, less 200 kB for files a checkout adds
+# (a fixed 18.5 MB went over once the tree grew). Downloads are kept in .carry-cache. Needs pip,
+# apt-get, gcc, unzip and xz.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PART=${PART:-18500000}
+tree=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+PART=${PART:-$(( 64 * 1024 * 1024 - tree - 200000 ))}
 cache=.carry-cache
 mkdir -p .git/info
 for p in /.carry-cache/ '/.whl*/' /.devpkgs/ '/.piper*/'; do
@@ -57,8 +60,7 @@ print("MLX-CUDA parts:", ", ".join(f"{f} {s:,}" for f, s in zip(folders, sizes))
 EOF
 cp $cache/mlx/mlx-0.32.4-*.whl .whl/
 tar cf $cache/piper.tar -C $cache/piper .
-# 100 kB more than PART is still inside a call, and makes the 92.5 MB five parts instead of six.
-parts=$(( ($(stat -c %s $cache/piper.tar) + PART + 99999) / (PART + 100000) ))
+parts=$(( ($(stat -c %s $cache/piper.tar) + PART - 1) / PART ))
 (cd $cache && rm -f piper.tar.?? && split -n "$parts" piper.tar piper.tar.)
 # Each part travels with the whole archive's checksum: stage1.sh checks the parts it finds against
 # it, since a call that finds a fresh machine has silently lost the parts parked before.

@@ -7,7 +7,8 @@
 # X_EU (Paraformer: English units of a new vocabulary, bpe or syllables)
 # X_FL (the fbank's analysis window in ms; default the init's, else 25) X_PITCH (1: add pitch features)
 # X_CACHE (GB of MLX's buffer cache: two trainings on one GPU need it, or the second runs out of memory)
-# X_ONLY (--train-only: the parts to update, e.g. "ctc" for a CTC head on a frozen model).
+# X_ONLY (--train-only: the parts to update, e.g. "ctc" for a CTC head on a frozen model)
+# X_SPEED (--speed-perturb: the speeds an utterance may be heard at, e.g. "0.9 1.0 1.1").
 set -euo pipefail
 source scripts/gpu/env.sh
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -25,6 +26,7 @@ fl=$(get FL "")
 pitch=$(get PITCH "")
 cache=$(get CACHE "")
 only=$(get ONLY "")
+speed=$(get SPEED "")
 # A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
 [ "${RESUME:-0}" = 1 ] || rm -rf "${RUNS:?}/$name"
 python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" --steps "$(get STEPS 2000)" \
@@ -32,5 +34,6 @@ python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" 
     --warmup "$(get WARMUP 300)" --lr "$(get LR 1e-3)" --ctc-weight "$(get CTC 0)" --checkpoint-every 200 \
     ${init:+--init "$init"} ${sr:+--sampling-ratio "$sr"} ${qw:+--quantity-weight "$qw"} ${ep:+--english-pieces "$ep"} \
     ${align:+--align-weight "$align"} ${eu:+--english-units "$eu"} ${fl:+--frame-length "$fl"} \
-    ${pitch:+--pitch} ${cache:+--cache-limit-gb "$cache"} ${only:+--train-only $only}
+    ${pitch:+--pitch} ${cache:+--cache-limit-gb "$cache"} ${only:+--train-only $only} \
+    ${speed:+--speed-perturb $speed}
 touch "$RUNS/$name.done"

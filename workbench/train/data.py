@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soxr
 
-from ..audio import load_audio
+from ..audio import SAMPLE_RATE, load_audio
 from ..frontend import FrontendConf, WavFrontend
 
 
@@ -25,18 +26,39 @@ class Example:
 
 
 def _features(args) -> np.ndarray:
-    path, conf = args
-    _, feats = WavFrontend(conf)(load_audio(path))
+    path, conf, speed = args
+    wave = load_audio(path)
+    if speed != 1.0:
+        # Played `speed` times as fast: fewer samples at the same rate, so pitch and formants move
+        # with the tempo (sox's "speed", as upstream's speed perturbation), the way another
+        # speaker's voice differs. Both demos misread the unseen voice resampled by 5 % (nano-demo
+        # wrote another sentence at 0.85), which the corpus's own rate and pitch settings, moving
+        # no formant, never show them.
+        wave = soxr.resample(wave, SAMPLE_RATE, SAMPLE_RATE / speed, quality="VHQ")
+    _, feats = WavFrontend(conf)(wave)
     return feats.astype(np.float16)  # halves memory; CMVN/training precision is unaffected
 
 
-def load_examples(rows: list[dict], root: Path, conf: FrontendConf, workers: int = 8) -> list[Example]:
-    """Features of every manifest row (`load_manifest`); `audio` paths are relative to `root`."""
-    jobs = [(root / r["audio"], conf) for r in rows]
+def load_examples(rows: list[dict], root: Path, conf: FrontendConf, workers: int = 8,
+                  speeds: list[float] | None = None, seed: int = 0) -> list[Example]:
+    """Features of every manifest row (`load_manifest`); `audio` paths are relative to `root`.
+
+    With `speeds`, each row is heard at one of them, drawn by `seed` (upstream draws one per row
+    and epoch; a run here sees its corpus about once), its word times scaled to match.
+    """
+    drawn = np.random.default_rng(seed).choice(speeds, len(rows)) if speeds else np.ones(len(rows))
+    jobs = [(root / r["audio"], conf, float(speed)) for r, speed in zip(rows, drawn)]
     with ProcessPoolExecutor(workers) as pool:
         feats = list(pool.map(_features, jobs, chunksize=64))
-    return [Example(r["id"], r["text"], r["language"], f, r.get("held_out_voice", False), r.get("word_starts"))
-            for r, f in zip(rows, feats)]
+    return [Example(r["id"], r["text"], r["language"], f, r.get("held_out_voice", False),
+                    _scaled(r.get("word_starts"), speed))
+            for r, f, speed in zip(rows, feats, drawn)]
+
+
+def _scaled(word_starts: list[float | None] | None, speed: float) -> list[float | None] | None:
+    if word_starts is None or speed == 1.0:
+        return word_starts
+    return [None if t is None else t / speed for t in word_starts]
 
 
 def global_cmvn(examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,6 +38,7 @@ class TrainConfig:
     quantity_weight: float = 1.0  # Paraformer's CIF quantity loss (upstream's predictor_weight)
     align_weight: float = 0.0  # Paraformer: CIF's running count at word starts (train/paraformer.py); 0 = off
     train_only: list[str] | None = None  # model parts the optimiser updates (run.py, `freeze_all_but`); None = all
+    speed_perturb: list[float] | None = None  # speeds each utterance is heard at, one drawn per row (data.py)
 
 
 def schedule(config: TrainConfig):

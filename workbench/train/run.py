@@ -276,7 +276,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
                              "(rebuild the corpus with this version of workbench.corpus.build)")
     _check_train_only(config.train_only, init, config.ctc_weight)
     init_frontend, frontend = _frontends(init, frame_length, pitch)
-    examples = load_examples(rows, corpus, frontend, workers)
+    examples = load_examples(rows, corpus, frontend, workers, config.speed_perturb, config.seed)
     if init is None or frontend != init_frontend:
         # A new window changes every bin's level (a longer one sums more power) and new features
         # have no statistics yet, so the earlier run's no longer centre the features; this corpus's
@@ -336,7 +336,8 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
         _check_init(init, "nano", "tokenizer.json")
     _check_train_only(config.train_only, init, config.ctc_weight)
     init_frontend, frontend = _frontends(init, frame_length, pitch)
-    examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers)
+    examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers, config.speed_perturb,
+                             config.seed)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     # Continuing a run keeps its tokenizer (byte-level, so it spells any text); a new run trains one.
