@@ -46,6 +46,23 @@ def test_pitch_frontend_appends_the_track_to_each_frame_before_lfr():
     # The fbank the app shows stays the mel bins alone; the upstream frontend is untouched.
     np.testing.assert_array_equal(fbank, kaldi_fbank(x, plain))
     np.testing.assert_array_equal(WavFrontend(plain)(x)[1], apply_lfr(kaldi_fbank(x, plain), 7, 6))
+    # pitch_gain (nano's, which has no CMVN) scales the pitch features and nothing else.
+    gained = WavFrontend(FrontendConf(pitch=True, pitch_gain=16.0))(x)[1].reshape(len(feats), 7, 84)
+    np.testing.assert_array_equal(gained[..., :80], feats.reshape(len(feats), 7, 84)[..., :80])
+    np.testing.assert_allclose(gained[..., 80:], 16 * feats.reshape(len(feats), 7, 84)[..., 80:], rtol=1e-6)
+
+
+@pytest.mark.parametrize("gain, message", [
+    (0, "frontend_conf.pitch_gain = 0.0: it must be positive"),
+    (-2, "frontend_conf.pitch_gain = -2.0: it must be positive"),
+    (float("nan"), "frontend_conf.pitch_gain = nan is not a finite number")])
+def test_a_config_with_a_pitch_gain_that_is_not_positive_is_refused_at_load(gain, message):
+    from workbench.config import from_dict
+    from workbench.errors import CheckpointError
+
+    with pytest.raises(CheckpointError) as caught:
+        from_dict(FrontendConf, {"pitch": True, "pitch_gain": gain}, "frontend_conf")
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("x", [np.zeros(400, np.float32), np.full(16000, 0.5, np.float32),

@@ -40,8 +40,17 @@ class FrontendConf:
     # to each fbank frame before LFR, for demo models that must hear low voices' tones. Upstream
     # checkpoints never set it.
     pitch: bool = False
+    # The pitch features are multiplied by this. A model with CMVN rescales every feature anyway;
+    # Nano has none, and its first LayerNorm divides each frame by the mel bins' spread (2.8 over
+    # the sample clips), beside which pitch features at their own scale (relative log F0: 0.15)
+    # barely move anything. nano-demo trained with them never learnt the tones (45.7 % of male
+    # drills' tones right, chance 41 %); whether this gain is what it lacked is not yet measured
+    # past 329 steps (scripts/gpu/README.md, the twenty-eighth run).
+    pitch_gain: float = 1.0
 
     def __post_init__(self):  # refused at load, not at the first transcription
+        if not self.pitch_gain > 0:
+            raise CheckpointError(f"frontend_conf.pitch_gain = {self.pitch_gain}: it must be positive")
         if self.fs != SAMPLE_RATE:  # every pipeline feeds the frontend 16 kHz audio
             raise CheckpointError(f"frontend_conf.fs = {self.fs}: only {SAMPLE_RATE} Hz models are supported")
         if self.window not in WINDOWS:
@@ -209,7 +218,7 @@ class WavFrontend:
         fbank = kaldi_fbank(waveform, conf)
         frames = fbank
         if conf.pitch:
-            pitch = pitch_features(waveform, conf.fs, conf.window_samples, conf.shift_samples)
+            pitch = pitch_features(waveform, conf.fs, conf.window_samples, conf.shift_samples) * conf.pitch_gain
             frames = np.concatenate([fbank, pitch], axis=1)
         feats = apply_lfr(frames, conf.lfr_m, conf.lfr_n)
         if self.cmvn is not None:

@@ -155,12 +155,14 @@ def freeze_all_but(trainee: "Trainee", parts: list[str] | None) -> None:
             parent.unfreeze(recurse=False, keys=last)
 
 
-def _frontends(init: Path | None, frame_length: int | None, pitch: bool) -> tuple[FrontendConf, FrontendConf]:
+def _frontends(init: Path | None, frame_length: int | None, pitch: bool,
+               pitch_gain: float = 1.0) -> tuple[FrontendConf, FrontendConf]:
     """The earlier run's frontend (`init`'s; upstream's when there is none) and this run's: the same,
     with its analysis window set to `frame_length` ms when given and pitch features added when
-    `pitch`. Upstream's 25 ms window cannot resolve the harmonics of a voice near 80 Hz (its Hamming
-    main lobe is wider than their spacing), and the filterbank does not say where a voice's register
-    lies, so a demo trained on low male voices barely hears their tones (docs/reliability.md)."""
+    `pitch` (at `pitch_gain`, unless the earlier run has them already). Upstream's 25 ms window
+    cannot resolve the harmonics of a voice near 80 Hz (its Hamming main lobe is wider than their
+    spacing), and the filterbank does not say where a voice's register lies, so a demo trained on
+    low male voices barely hears their tones (docs/reliability.md)."""
     earlier = FrontendConf()
     if init is not None and (Path(init) / "config.json").is_file():
         earlier = from_dict(FrontendConf, json.loads((Path(init) / "config.json").read_text()).get("frontend_conf"),
@@ -173,7 +175,9 @@ def _frontends(init: Path | None, frame_length: int | None, pitch: bool) -> tupl
         # Held to the bound a loaded config.json is (config.from_dict): past it, the run would export
         # a model that no one can load.
         conf = from_dict(FrontendConf, {**asdict(conf), "frame_length": frame_length}, "--frame-length: frontend_conf")
-    return earlier, replace(conf, pitch=True) if pitch else conf
+    if not pitch:
+        return earlier, conf
+    return earlier, replace(conf, pitch=True, pitch_gain=conf.pitch_gain if conf.pitch else pitch_gain)
 
 
 def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendConf) -> dict[str, mx.array]:
@@ -330,12 +334,17 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     return out / "model"
 
 
+# Nano's pitch features, multiplied so that the relative log F0 varies about as much within a frame
+# as the mel bins do (0.15 × 16 = 2.4 against 2.8 over the sample clips; frontend.py, pitch_gain).
+NANO_PITCH_GAIN = 16.0
+
+
 def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
                init: Path | None = None, frame_length: int | None = None, pitch: bool = False) -> Path:
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
     _check_train_only(config.train_only, init, config.ctc_weight)
-    init_frontend, frontend = _frontends(init, frame_length, pitch)
+    init_frontend, frontend = _frontends(init, frame_length, pitch, NANO_PITCH_GAIN)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers, config.speed_perturb,
                              config.seed)
     work = out / "export-files"
