@@ -44,8 +44,8 @@ class FrontendConf:
     # Nano has none, and its first LayerNorm divides each frame by the mel bins' spread (2.8 over
     # the sample clips), beside which pitch features at their own scale (relative log F0: 0.15)
     # barely move anything. nano-demo trained with them never learnt the tones (45.7 % of male
-    # drills' tones right, chance 41 %); whether this gain is what it lacked is not yet measured
-    # past 329 steps (scripts/gpu/README.md, the twenty-eighth run).
+    # drills' tones right, chance 41 %); with this gain a CPU twin learnt no more tone in 600
+    # steps (scripts/gpu/README.md, the twenty-eighth run), so it is not shown to be enough.
     pitch_gain: float = 1.0
 
     def __post_init__(self):  # refused at load, not at the first transcription
