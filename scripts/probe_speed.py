@@ -15,10 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
-import soxr
-
 import workbench
-from workbench.audio import SAMPLE_RATE, load_audio
+from workbench.audio import SAMPLE_RATE, at_speed, load_audio
 from workbench.evaluate import error_rate, read_references
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,9 +34,7 @@ def main() -> None:
     for path in args.models:
         pipeline = workbench.load(path)
         for speed in args.speeds:
-            # speed × faster at the same sample rate: fewer samples, every frequency × speed.
-            text = pipeline.transcribe(soxr.resample(clip, SAMPLE_RATE, SAMPLE_RATE / speed, quality="VHQ"),
-                                       sample_rate=SAMPLE_RATE).text
+            text = pipeline.transcribe(at_speed(clip, speed), sample_rate=SAMPLE_RATE).text
             rate = error_rate(reference["text"], text, reference["language"]) if reference else None
             print(json.dumps({"model": path, "clip": args.clip.name, "speed": speed, "text": text,
                               "error": None if rate is None else round(rate, 3)}, ensure_ascii=False))

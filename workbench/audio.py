@@ -62,6 +62,12 @@ def load_audio(source, sample_rate: int | None = None, target_rate: int = SAMPLE
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
+def at_speed(waveform: np.ndarray, speed: float) -> np.ndarray:
+    """16 kHz audio played `speed` times as fast at the same rate (sox's "speed"): fewer samples,
+    so pitch and formants move with the tempo, the way another speaker's voice differs."""
+    return soxr.resample(waveform, SAMPLE_RATE, SAMPLE_RATE / speed, quality="VHQ")
+
+
 def check_samples(data: np.ndarray, name: str) -> None:
     """Refuse NaN/infinite samples and samples too large to be float audio (see MAX_PEAK)."""
     if not np.all(np.isfinite(data)):

@@ -31,6 +31,17 @@ CTC_HEAD_FILE = "ctc_head.safetensors"
 CAPTURE = "ctc.logits"
 
 
+def head_scores(head: "CTC | None", enc: mx.array, trace, needed: bool) -> mx.array | None:
+    """A head's scores of `enc`, computed once for whoever needs them: rescoring (`needed`) or a
+    `CAPTURE` that `trace` asks for. None for a model without a head, which a wildcard capture
+    such as "*" asks too."""
+    if head is None or not (needed or trace.wants(CAPTURE)):
+        return None
+    logits = head(enc)
+    trace.put(CAPTURE, logits)
+    return logits
+
+
 def greedy_ids(logits, blank: int) -> list[int]:
     """Greedy CTC reading of one clip's head scores [T, V]: each frame's likeliest id, repeats
     merged and blanks dropped."""

@@ -18,7 +18,7 @@ from ..decoding import DecodeResult, DecodingConfig, Hypothesis, generate
 from ..errors import CaptureError
 from ..frontend import WavFrontend
 from ..models.ctc import CAPTURE as CTC_CAPTURE
-from ..models.ctc import CTC, greedy_ids
+from ..models.ctc import CTC, greedy_ids, head_scores
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore_hypotheses
 from ..models.fun_asr_nano import FunASRNano, FunASRNanoConfig, n_audio_positions
 from ..prompt import NanoPrompt
@@ -162,11 +162,7 @@ class NanoPipeline:
         enc = self.model.audio_encoder(mx.array(features)[None], None, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        # The head's scores, once, for the capture and for rescoring ("*" asks a model without a head too).
-        ctc_logits = None
-        if self.ctc_head is not None and (ctc_rescore or trace.wants(CTC_CAPTURE)):
-            ctc_logits = self.ctc_head(enc)
-            trace.put(CTC_CAPTURE, ctc_logits)
+        ctc_logits = head_scores(self.ctc_head, enc, trace, needed=bool(ctc_rescore))
         adapted = self.model.audio_adaptor(enc, None, trace)
         n_audio = n_audio_positions(features.shape[0])
         mx.eval(adapted)

@@ -11,7 +11,7 @@ from ..audio import SAMPLE_RATE, has_signal
 from ..errors import CheckpointError
 from ..frontend import CMVN, WavFrontend
 from ..models.ctc import CAPTURE as CTC_CAPTURE
-from ..models.ctc import CTC, greedy_ids
+from ..models.ctc import CTC, greedy_ids, head_scores
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore
 from ..models.paraformer import BLANK_ID, EOS_ID, SOS_ID, Paraformer, ParaformerConfig
 from ..result import Token, Transcription
@@ -144,11 +144,7 @@ class ParaformerPipeline:
         enc = self.model.encode(mx.array(pad_stack(features)), mask, trace)
         mx.eval(enc)
         watch.lap("encoder")
-        # The head's scores, once, for the capture and for rescoring ("*" asks a model without a head too).
-        ctc_logits = None
-        if self.ctc_head is not None and (ctc_rescore or trace.wants(CTC_CAPTURE)):
-            ctc_logits = self.ctc_head(enc)
-            trace.put(CTC_CAPTURE, ctc_logits)
+        ctc_logits = head_scores(self.ctc_head, enc, trace, needed=bool(ctc_rescore))
         cif = self.model.predict(enc, lengths, mask, trace)
         watch.lap("predictor")
         # Digital silence gets no tokens (see has_signal); the model still runs, for its captures.
