@@ -483,3 +483,76 @@ def test_speed_perturb_is_recorded_with_the_recipe_and_refused_past_half_or_doub
     assert not (tmp_path / "a").exists()
     assert main([*args, "0.9", "1.1", "--out", str(tmp_path / "b")]) in (0, None)
     assert json.loads((tmp_path / "b" / "train_config.json").read_text())["speed_perturb"] == [0.9, 1.1]
+
+
+def test_encoder_init_gives_a_nano_the_paraformers_encoder_frontend_and_normalisation(corpus, tmp_path):
+    import mlx.core as mx
+
+    para = train_paraformer(corpus, tmp_path / "p", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1,
+                            pitch=True)
+    nano = train_nano(corpus, tmp_path / "n", TrainConfig(steps=1, warmup=1, ctc_weight=0.3), max_frames=400,
+                      workers=1)
+    grafted = train_nano(corpus, tmp_path / "g", TrainConfig(steps=2, warmup=1, lr=1e-2, ctc_weight=0.3,
+                                                             train_only=["audio_adaptor", "llm", "ctc"]),
+                         max_frames=400, workers=1, init=nano, encoder_init=para)
+    para_config, config = (json.loads((d / "config.json").read_text()) for d in (para, grafted))
+    assert config["audio_encoder_conf"] == para_config["encoder_conf"]  # 8 blocks, no tp_encoders
+    assert config["frontend_conf"] == para_config["frontend_conf"] and config["frontend_conf"]["pitch"]
+    assert (grafted / "am.mvn").read_bytes() == (para / "am.mvn").read_bytes()
+    encoder, before, after = (mx.load(str(d / "model.safetensors")) for d in (para, nano, grafted))
+    # The earlier CTC head read the encoder the graft replaced: a new one starts instead.
+    old_head, new_head = (mx.load(str(d / "ctc_head.safetensors"))["ctc_lo.weight"] for d in (nano, grafted))
+    assert np.mean(np.array(new_head) != np.array(old_head)) > 0.99
+    moved = {k: v for k, v in after.items() if k.startswith("audio_encoder.")}
+    assert {k[len("audio_"):] for k in moved} == {k for k in encoder if k.startswith("encoder.")}
+    assert all(np.array_equal(np.array(v), np.array(encoder[k[len("audio_"):]])) for k, v in moved.items())
+    assert not np.array_equal(np.array(after["audio_adaptor.linear1.weight"]),
+                              np.array(before["audio_adaptor.linear1.weight"]))
+    # Loaded, the Nano normalises its features by the Paraformer's am.mvn, so its encoder hears a
+    # clip as the Paraformer's does (only the layer norms' epsilon differs: 1e-5 against 1e-12).
+    clip = speech_like(1.5, 99)
+    heard = [workbench.load(d).transcribe(clip, sample_rate=16000, capture=["encoder.out"]).captures["encoder.out"]
+             for d in (para, grafted)]
+    np.testing.assert_allclose(heard[1], heard[0], atol=2e-3)
+    # A continuation keeps the grafted sizes, frontend and normalisation.
+    kept = train_nano(corpus, tmp_path / "k", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1,
+                      init=grafted)
+    assert json.loads((kept / "config.json").read_text()) == config
+    assert (kept / "am.mvn").read_bytes() == (para / "am.mvn").read_bytes()
+    # An am.mvn of the wrong width is refused when the model loads.
+    from workbench.errors import CheckpointError
+    from workbench.frontend import CMVN
+
+    (kept / "am.mvn").write_text(CMVN(np.zeros(560, np.float32), np.ones(560, np.float32)).to_text())
+    with pytest.raises(CheckpointError, match=r"am.mvn is 560-dimensional but the frontend gives 588 features$"):
+        workbench.load(kept)
+
+
+def test_encoder_init_is_refused_in_one_line_where_it_cannot_apply(corpus, tmp_path, capsys):
+    from workbench.cli import main
+
+    nano = train_nano(corpus, tmp_path / "n", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    para = train_paraformer(corpus, tmp_path / "p", TrainConfig(steps=1, warmup=1), max_frames=400, workers=1)
+    args = ["train", "nano", "--corpus", str(corpus), "--steps", "1", "--max-frames", "400", "--workers", "1",
+            "--out", str(tmp_path / "out")]
+    cases = [
+        ([*args, "--encoder-init", str(para)],
+         "--encoder-init replaces the encoder of a Nano to continue: give --init (the model whose adaptor and LLM "
+         "carry over)"),
+        ([*args, "--init", str(nano), "--encoder-init", str(para), "--pitch"],
+         "--encoder-init keeps the Paraformer's frontend, which its encoder was trained on: leave out --pitch and "
+         "--frame-length"),
+        ([*args, "--init", str(nano), "--encoder-init", str(nano)],
+         f"{nano}: not a paraformer model directory to take an encoder from (no am.mvn)"),
+        (["train", "paraformer", *args[2:], "--init", str(para), "--encoder-init", str(para)],
+         "--encoder-init is for nano (it gives a Nano a Paraformer's encoder)"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip() == f"error: {message}"
+    # A Nano grafted earlier has an am.mvn too, and is still no Paraformer.
+    shutil.copyfile(para / "am.mvn", nano / "am.mvn")
+    assert main([*args, "--init", str(nano), "--encoder-init", str(nano)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {nano}: --encoder-init takes a paraformer's encoder, and this model is 'fun_asr_nano'")
+    assert not (tmp_path / "out").exists()

@@ -191,6 +191,10 @@ def _cmd_train(args) -> None:
         if args.family != "paraformer":
             raise WorkbenchError("--english-units is for paraformer (nano's byte-level tokenizer spells any text)")
         extra["english_units"] = args.english_units
+    if args.encoder_init is not None:
+        if args.family != "nano":
+            raise WorkbenchError("--encoder-init is for nano (it gives a Nano a Paraformer's encoder)")
+        extra["encoder_init"] = Path(args.encoder_init)
     if args.cache_limit_gb is not None:
         if not args.cache_limit_gb >= 0:  # NaN too; MLX takes only a byte count
             raise WorkbenchError(f"--cache-limit-gb is a size, at least 0 (no cache), not {args.cache_limit_gb}")
@@ -430,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed-perturb", type=float, nargs="+", metavar="SPEED",
                    help="hear each training utterance at one of these speeds, drawn per utterance (upstream "
                         "trains with 0.9 1.0 1.1): resampled, so pitch and formants move too, as between voices")
+    p.add_argument("--encoder-init", metavar="PARAFORMER_DIR",
+                   help="nano, with --init: replace the Nano's audio encoder by this Paraformer's encoder, with its "
+                        "frontend and am.mvn (the same SAN-M layers; upstream's Nano starts from a trained encoder "
+                        "too); the adaptor and LLM carry over from --init")
     p.add_argument("--english-pieces", type=int, metavar="N",
                    help="paraformer: English BPE pieces of a new vocabulary (default 600; large enough, every "
                         "English word of the corpus is one token); with --init, the earlier weights are carried "

@@ -8,7 +8,8 @@
 # X_FL (the fbank's analysis window in ms; default the init's, else 25) X_PITCH (1: add pitch features)
 # X_CACHE (GB of MLX's buffer cache: two trainings on one GPU need it, or the second runs out of memory)
 # X_ONLY (--train-only: the parts to update, e.g. "ctc" for a CTC head on a frozen model)
-# X_SPEED (--speed-perturb: the speeds an utterance may be heard at, e.g. "0.9 1.0 1.1").
+# X_SPEED (--speed-perturb: the speeds an utterance may be heard at, e.g. "0.9 1.0 1.1")
+# X_ENC (nano --encoder-init: a Paraformer whose encoder replaces X_INIT's, e.g. workbench/bundled/paraformer-demo).
 set -euo pipefail
 source scripts/gpu/env.sh
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -27,6 +28,7 @@ pitch=$(get PITCH "")
 cache=$(get CACHE "")
 only=$(get ONLY "")
 speed=$(get SPEED "")
+enc=$(get ENC "")
 # A run directory left by a crashed attempt is resumed from its last checkpoint (RESUME=1).
 [ "${RESUME:-0}" = 1 ] || rm -rf "${RUNS:?}/$name"
 python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" --steps "$(get STEPS 2000)" \
@@ -35,5 +37,5 @@ python3 -m workbench.cli train "$family" --corpus "$CORPUS" --out "$RUNS/$name" 
     ${init:+--init "$init"} ${sr:+--sampling-ratio "$sr"} ${qw:+--quantity-weight "$qw"} ${ep:+--english-pieces "$ep"} \
     ${align:+--align-weight "$align"} ${eu:+--english-units "$eu"} ${fl:+--frame-length "$fl"} \
     ${pitch:+--pitch} ${cache:+--cache-limit-gb "$cache"} ${only:+--train-only $only} \
-    ${speed:+--speed-perturb $speed}
+    ${speed:+--speed-perturb $speed} ${enc:+--encoder-init "$enc"}
 touch "$RUNS/$name.done"

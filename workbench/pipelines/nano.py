@@ -15,8 +15,8 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, has_signal
 from ..decoding import DecodeResult, DecodingConfig, Hypothesis, generate
-from ..errors import CaptureError
-from ..frontend import WavFrontend
+from ..errors import CaptureError, CheckpointError
+from ..frontend import CMVN, WavFrontend
 from ..models.ctc import CAPTURE as CTC_CAPTURE
 from ..models.ctc import CTC, greedy_ids, head_scores
 from ..models.ctc_rescore import check_weight, load_ctc_head, rescore_hypotheses
@@ -86,13 +86,16 @@ class _StepCapture:
 class NanoPipeline:
     kind = "fun_asr_nano"
 
-    def __init__(self, model: FunASRNano, prompt: NanoPrompt, name: str = "", ctc_head: CTC | None = None):
+    def __init__(self, model: FunASRNano, prompt: NanoPrompt, name: str = "", ctc_head: CTC | None = None,
+                 cmvn: CMVN | None = None):
         self.model = model
         # Trained on the frozen encoder of a demo model (`train --train-only ctc`); upstream's
         # published checkpoint has none.
         self.ctc_head = ctc_head
         self.config: FunASRNanoConfig = model.config
-        self.frontend = WavFrontend(self.config.frontend_conf)  # Nano uses no CMVN
+        # Upstream's Nano normalises no features; a demo whose encoder came from a Paraformer
+        # (`train nano --encoder-init`) keeps that encoder's am.mvn.
+        self.frontend = WavFrontend(self.config.frontend_conf, cmvn)
         self.prompt = prompt
         self.name = name
         self.lock = pass_lock()
@@ -108,7 +111,12 @@ class NanoPipeline:
         # The head's vocabulary is the LLM's plus a blank after it.
         ctc_head = load_ctc_head(path, model.config.llm_conf.vocab_size + 1,
                                  model.config.audio_encoder_conf.output_size)
-        return cls(model, prompt, name=path.name, ctc_head=ctc_head)
+        cmvn = CMVN.from_file(path / "am.mvn") if (path / "am.mvn").is_file() else None
+        width = model.config.frontend_conf.output_dim
+        if cmvn is not None and cmvn.shift.shape[0] != width:  # refused at load, not at the first clip
+            raise CheckpointError(f"{path}: am.mvn is {cmvn.shift.shape[0]}-dimensional but the frontend gives "
+                                  f"{width} features")
+        return cls(model, prompt, name=path.name, ctc_head=ctc_head, cmvn=cmvn)
 
     def check_ctc_rescore(self, weight) -> None:
         """ValueError unless `weight` is a CTC rescoring weight this model can use."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import mlx.core as mx
 import numpy as np
 
+from ..frontend import CMVN
 from ..models.ctc import CTC, ctc_loss
 from ..models.fun_asr_nano import FunASRNano, n_audio_positions
 from ..pipelines.common import pad_stack as pad
@@ -19,8 +20,10 @@ from .data import Example
 IGNORE = -100
 
 
-def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]]) -> dict:
-    feats = [examples[i].features.astype(np.float32) for i in idx]
+def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]], cmvn: CMVN | None = None) -> dict:
+    """Padded inputs for the examples `idx`, normalised by `cmvn` where the model has one."""
+    feats = [cmvn(examples[i].features) if cmvn is not None else examples[i].features.astype(np.float32)
+             for i in idx]
     return {
         "feats": mx.array(pad(feats)),
         "feat_lens": [len(f) for f in feats],

@@ -19,7 +19,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from ..frontend import FrontendConf
+from ..frontend import CMVN, FrontendConf
 from ..models.ctc import CTC, ctc_loss
 from ..models.paraformer import Paraformer
 from ..pipelines.common import pad_stack as pad
@@ -52,11 +52,11 @@ def word_start_targets(example: Example, encode, conf: FrontendConf = FrontendCo
     return frames, before
 
 
-def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]], cmvn,
+def make_batch(examples: list[Example], idx: list[int], targets: list[list[int]], cmvn: CMVN,
                word_starts: list[tuple[list[int], list[int]]] | None = None) -> dict:
     """Padded model inputs for the examples `idx`; with `word_starts` (`word_start_targets` of
     every example) also each word's frame and tokens-before, masked where there are none."""
-    feats = [(examples[i].features.astype(np.float32) + cmvn[0]) * cmvn[1] for i in idx]
+    feats = [cmvn(examples[i].features) for i in idx]
     ys = [np.array(targets[i], dtype=np.int32) for i in idx]
     batch = {
         "feats": mx.array(pad(feats)),

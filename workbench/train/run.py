@@ -95,11 +95,11 @@ def _half(model) -> dict[str, mx.array]:
     return {k: v.astype(mx.float16) for k, v in tree_flatten(model.parameters())}
 
 
-def _check_init(init: Path, family: str, vocab_file: str) -> None:
+def _check_init(init: Path, family: str, vocab_file: str, purpose: str = "to continue from") -> None:
     """Refuse, before any features are extracted, a directory that is not an exported model of `family`."""
     missing = [name for name in ("model.safetensors", vocab_file) if not (Path(init) / name).is_file()]
     if missing:
-        raise CheckpointError(f"{init}: not a {family} model directory to continue from (no {', '.join(missing)})")
+        raise CheckpointError(f"{init}: not a {family} model directory {purpose} (no {', '.join(missing)})")
 
 
 def _check_train_only(parts: list[str] | None, init: Path | None, ctc_weight: float) -> None:
@@ -203,6 +203,25 @@ def widen_input(weights: dict[str, mx.array], old: FrontendConf, new: FrontendCo
     return out
 
 
+def _feature_cmvn(init: Path | None, examples, frontend_changed: bool) -> CMVN:
+    """The feature normalisation to train with: the earlier run's am.mvn, since its weights were
+    trained on it (this corpus's own statistics, another mix of languages and sentence kinds,
+    would move every layer's inputs at step 0), unless there is none or the features changed. A
+    new window changes every bin's level (a longer one sums more power) and new features have no
+    statistics yet; this corpus's own put them back where the earlier weights expect them."""
+    if init is None or frontend_changed:
+        return CMVN(*global_cmvn(examples))
+    return CMVN.from_file(Path(init) / "am.mvn")
+
+
+def graft_encoder(weights: dict[str, mx.array], paraformer: dict[str, mx.array]) -> dict[str, mx.array]:
+    """A Nano's weights with its audio encoder replaced by a Paraformer's: the same SAN-M layers
+    under another prefix (`encoder.*` there, `audio_encoder.*` here)."""
+    out = {name: value for name, value in weights.items() if not name.startswith("audio_encoder.")}
+    out.update({"audio_" + name: value for name, value in paraformer.items() if name.startswith("encoder.")})
+    return out
+
+
 def _initialise(model, init: Path | None, frontends: tuple[FrontendConf, FrontendConf], adapt=None) -> None:
     """Start from an earlier run's exported weights: as stored when the caller took its vocabulary
     over, or passed through `adapt` first (`revocab_weights`) when the vocabulary is new; widened
@@ -281,16 +300,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     _check_train_only(config.train_only, init, config.ctc_weight)
     init_frontend, frontend = _frontends(init, frame_length, pitch)
     examples = load_examples(rows, corpus, frontend, workers, config.speed_perturb, config.seed)
-    if init is None or frontend != init_frontend:
-        # A new window changes every bin's level (a longer one sums more power) and new features
-        # have no statistics yet, so the earlier run's no longer centre the features; this corpus's
-        # own put them back where the earlier weights expect them.
-        shift, scale = global_cmvn(examples)
-    else:
-        # The earlier run's weights were trained on its normalisation; this corpus's own statistics
-        # (another mix of languages and sentence kinds) would move every layer's inputs at step 0.
-        cmvn = CMVN.from_file(Path(init) / "am.mvn")
-        shift, scale = cmvn.shift, cmvn.scale
+    cmvn = _feature_cmvn(init, examples, frontend != init_frontend)
     targets = [vocab.encode(e.text) for e in examples]
     model_config = ParaformerConfig.from_dict({
         "vocab_size": len(vocab.tokens), **PARAFORMER_DEMO, "frontend_conf": asdict(frontend),
@@ -316,7 +326,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     starts = None
     if config.align_weight > 0:
         starts = [paraformer_objective.word_start_targets(e, vocab.encode, frontend) for e in examples]
-    make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, (shift, scale), starts)  # noqa: E731
+    make = lambda idx: paraformer_objective.make_batch(examples, idx, targets, cmvn, starts)  # noqa: E731
 
     def loss(t: Trainee, batch: dict):
         return paraformer_objective.loss_fn(t.model, batch, sampling_ratio=config.sampling_ratio,
@@ -326,7 +336,7 @@ def train_paraformer(corpus: Path, out: Path, config: TrainConfig, max_frames: i
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
 
-    (work / "am.mvn").write_text(CMVN(shift, scale).to_text())
+    (work / "am.mvn").write_text(cmvn.to_text())
     write_model_dir(out / "model", model_config.to_dict(), _half(model),
                     {"am.mvn": work / "am.mvn", **{name: work / name for name in vocab_files},
                      **trainee.export_files(work)}, overwrite=True)
@@ -340,13 +350,36 @@ NANO_PITCH_GAIN = 16.0
 
 
 def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 12000, workers: int = 8,
-               init: Path | None = None, frame_length: int | None = None, pitch: bool = False) -> Path:
+               init: Path | None = None, frame_length: int | None = None, pitch: bool = False,
+               encoder_init: Path | None = None) -> Path:
+    """`encoder_init` (a Paraformer directory) replaces `init`'s audio encoder by that model's
+    encoder, frontend and feature normalisation, as upstream starts Nano from SenseVoice's
+    trained encoder: a Paraformer trained to hear Mandarin tones passes that on (the demos'
+    Nano never learnt it from the LLM's loss, scripts/gpu/README.md)."""
     if init is not None:
         _check_init(init, "nano", "tokenizer.json")
+    if encoder_init is not None:
+        if init is None:
+            raise WorkbenchError("--encoder-init replaces the encoder of a Nano to continue: give --init (the "
+                                 "model whose adaptor and LLM carry over)")
+        if pitch or frame_length is not None:
+            raise WorkbenchError("--encoder-init keeps the Paraformer's frontend, which its encoder was trained on: "
+                                 "leave out --pitch and --frame-length")
+        _check_init(encoder_init, "paraformer", "am.mvn", "to take an encoder from")
+        encoder_config = json.loads((Path(encoder_init) / "config.json").read_text())
+        if encoder_config.get("model_type") != "paraformer":  # a grafted Nano has an am.mvn too
+            raise CheckpointError(f"{encoder_init}: --encoder-init takes a paraformer's encoder, and this model is "
+                                  f"{encoder_config.get('model_type')!r}")
     _check_train_only(config.train_only, init, config.ctc_weight)
-    init_frontend, frontend = _frontends(init, frame_length, pitch, NANO_PITCH_GAIN)
+    # The frontend and normalisation come with the encoder: the Paraformer's when grafting, else the
+    # earlier run's (an am.mvn only where a graft brought one; upstream's Nano has none).
+    features_from = encoder_init or init
+    init_frontend, frontend = _frontends(features_from, frame_length, pitch, NANO_PITCH_GAIN)
     examples = load_examples(load_manifest(corpus / "train.jsonl"), corpus, frontend, workers, config.speed_perturb,
                              config.seed)
+    cmvn = None
+    if features_from is not None and (Path(features_from) / "am.mvn").is_file():
+        cmvn = _feature_cmvn(features_from, examples, frontend != init_frontend)
     work = out / "export-files"
     work.mkdir(parents=True, exist_ok=True)
     # Continuing a run keeps its tokenizer (byte-level, so it spells any text); a new run trains one.
@@ -357,19 +390,28 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
     prompt = NanoPrompt(work / "tokenizer.json")
     prefix, suffix = prompt.ids()
     targets = [prompt.encode(e.text) + [prompt.im_end] for e in examples]
-    spec = json.loads(json.dumps(NANO_DEMO))
+    # A continuation keeps the earlier run's sizes (a graft's encoder is larger than NANO_DEMO's).
+    earlier = json.loads((Path(init) / "config.json").read_text()) if init is not None else NANO_DEMO
+    spec = {part: dict(earlier[part]) for part in NANO_DEMO}
+    if encoder_init is not None:
+        spec["audio_encoder_conf"] = encoder_config["encoder_conf"]
     spec["llm_conf"]["vocab_size"] = prompt.tokenizer.get_vocab_size()
     spec["frontend_conf"] = asdict(frontend)
     spec["audio_encoder_conf"]["input_size"] = frontend.output_dim
     model_config = FunASRNanoConfig.from_dict(spec)
     model = FunASRNano(model_config)
-    _initialise(model, init, (init_frontend, frontend))
+    adapt = None
+    if encoder_init is not None:
+        paraformer = mx.load(str(Path(encoder_init) / "model.safetensors"))
+        adapt = lambda weights: graft_encoder(weights, paraformer)  # noqa: E731
+    _initialise(model, init, (init_frontend, frontend), adapt)
     # The CTC vocabulary is the tokenizer's plus a blank after it.
     trainee = Trainee(model, spec["llm_conf"]["vocab_size"] + 1, model_config.audio_encoder_conf.output_size,
                       config.ctc_weight)
-    trainee.restore_ctc_head(init)
+    if encoder_init is None:  # the earlier head read the encoder a graft replaces
+        trainee.restore_ctc_head(init)
     freeze_all_but(trainee, config.train_only)
-    make = lambda idx: nano_objective.make_batch(examples, idx, targets)  # noqa: E731
+    make = lambda idx: nano_objective.make_batch(examples, idx, targets, cmvn)  # noqa: E731
     # A head trained alone leaves the LLM's loss constant: it is not computed.
     head_only = config.train_only is not None and all(_names_ctc_head(part) for part in config.train_only)
 
@@ -379,7 +421,10 @@ def train_nano(corpus: Path, out: Path, config: TrainConfig, max_frames: int = 1
 
     stream = _stream([len(e.features) for e in examples], max_frames)
     train(trainee, loss, stream, make, config, out)
-    write_model_dir(out / "model", model_config.to_dict(), _half(model),
-                    {"tokenizer.json": work / "tokenizer.json", **trainee.export_files(work)}, overwrite=True)
+    files = {"tokenizer.json": work / "tokenizer.json", **trainee.export_files(work)}
+    if cmvn is not None:
+        (work / "am.mvn").write_text(cmvn.to_text())
+        files["am.mvn"] = work / "am.mvn"
+    write_model_dir(out / "model", model_config.to_dict(), _half(model), files, overwrite=True)
     shutil.copyfile(out / "log.jsonl", out / "model" / "train_log.jsonl")
     return out / "model"
