@@ -8,7 +8,7 @@ import torch
 from funasr.frontends import wav_frontend as upstream
 
 from workbench.errors import AudioError, CheckpointError
-from workbench.frontend import CMVN, FrontendConf, apply_lfr, kaldi_fbank
+from workbench.frontend import CMVN, FrontendConf, WavFrontend, apply_lfr, kaldi_fbank
 
 
 def knf_fbank(waveform: np.ndarray) -> np.ndarray:
@@ -88,3 +88,7 @@ def test_cmvn_errors_name_the_problem(tmp_path):
     write_mvn(tmp_path / "am.mvn", [1.0] * 80, [1.0] * 80)
     with pytest.raises(CheckpointError, match="am.mvn is 80-dimensional but features are 560"):
         CMVN.from_file(tmp_path / "am.mvn")(np.zeros((2, 560), np.float32))
+    # A frontend refuses it when the model loads, naming the file, before any clip is heard.
+    with pytest.raises(CheckpointError) as refused:
+        WavFrontend(FrontendConf(), CMVN.from_file(tmp_path / "am.mvn"))
+    assert str(refused.value) == f"{tmp_path / 'am.mvn'} is 80-dimensional but the frontend gives 560 features"

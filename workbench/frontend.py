@@ -167,6 +167,7 @@ class CMVN:
 
     shift: np.ndarray
     scale: np.ndarray
+    source: str = "am.mvn"  # where it was read, for errors
 
     @classmethod
     def from_file(cls, path: str | Path) -> "CMVN":
@@ -189,7 +190,7 @@ class CMVN:
         shift, scale = vector("<AddShift>"), vector("<Rescale>")
         if shift.shape != scale.shape or shift.size == 0:
             raise CheckpointError(f"{path}: <AddShift> has {shift.size} values but <Rescale> has {scale.size}")
-        return cls(shift, scale)
+        return cls(shift, scale, str(path))
 
     def to_text(self) -> str:
         """The upstream Kaldi nnet1 layout, so trained demo models ship an ordinary am.mvn."""
@@ -210,6 +211,9 @@ class WavFrontend:
     """waveform → (fbank [M, n_mels], features [T, frame_dim·lfr_m])."""
 
     def __init__(self, conf: FrontendConf, cmvn: CMVN | None = None):
+        if cmvn is not None and cmvn.shift.shape[0] != conf.output_dim:  # refused at load, not at the first clip
+            raise CheckpointError(f"{cmvn.source} is {cmvn.shift.shape[0]}-dimensional but the frontend gives "
+                                  f"{conf.output_dim} features")
         self.conf = conf
         self.cmvn = cmvn
 
