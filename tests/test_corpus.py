@@ -71,6 +71,21 @@ def test_split_is_disjoint_and_test_set_is_stable():
     assert S.split_sentences("zh", 50, 200, seed=1)[1] == test
 
 
+def test_a_build_with_a_small_test_split_or_none_never_trains_on_the_standard_split():
+    from workbench.corpus.build import plan
+
+    # A training-only build (--test-zh 0) of seed 0 would otherwise draw its sentences from the
+    # stream's first ones, the 600-sentence test split `T` that the demo models are scored on.
+    jobs = plan(40, 30, 0, 0, seed=0)
+    for language in ("zh", "en"):
+        standard_test = set(S.split_sentences(language, 0, 600, seed=0)[1])
+        train = [j.text for j in jobs if j.language == language]
+        assert len(train) == (40 if language == "zh" else 30) and not standard_test & set(train)
+        # The same training sentences as a build with the standard split: only the test split differs.
+        assert S.split_sentences(language, 40, 600, seed=0)[0][:len(train)] == train
+        assert S.split_sentences(language, 40, 200, seed=0)[1] == S.split_sentences(language, 0, 600, seed=0)[1][:200]
+
+
 def test_number_words():
     assert [S.zh_number(n) for n in (10, 15, 105, 200, 1005, 10500, 20000)] == [
         "十", "十五", "一百零五", "两百", "一千零五", "一万零五百", "两万"]
@@ -400,7 +415,7 @@ def test_focus_adds_sentences_of_a_kind_that_repeat_nothing():
     assert all(j.text[0] in surnames and not j.text.startswith(("老", "小")) for j in extra[:60])
     assert all(S.is_code_switched(j.text) for j in extra[60:])
     # Past the test sentences, the skipped ones and the training ones, and no sentence twice.
-    earlier = set(S.sentences("zh", 50 + 100 + 300, seed=4))
+    earlier = set(S.sentences("zh", S.train_start(50) + 100 + 300, seed=4))
     assert not earlier & {j.text for j in extra} and len({j.text for j in extra}) == 100
 
 
@@ -423,7 +438,7 @@ def test_tone_pair_focus_speaks_each_sentence_again_with_the_partner_surname_and
     # No sentence twice, none of the stream before the focus ones (the test split, the sample clips').
     texts = [j.text for j in extra]
     assert len(set(texts)) == len(texts)
-    assert not set(S.sentences("zh", 50 + 300, seed=4)) & set(texts)
+    assert not set(S.sentences("zh", S.train_start(50) + 300, seed=4)) & set(texts)
     assert S.tone_partner("贺子涵二零二一年去了长沙工作") == "何子涵二零二一年去了长沙工作"
 
 

@@ -55,7 +55,7 @@ def test_tone_drill_focus_adds_drills_and_changes_nothing_else():
     assert drilled[:len(base)] == base
     extra = drilled[len(base):]
     assert [j.id for j in extra] == [f"zh-train-tone-drill-{i:06d}" for i in range(25)]
-    assert [j.text for j in extra] == S.focus_sentences("tone-drill", 25, 30 + 200, seed=4)
+    assert [j.text for j in extra] == S.focus_sentences("tone-drill", 25, S.train_start(30) + 200, seed=4)
     assert all(j.split == "train" and j.language == "zh" and not j.held_out for j in extra)
     # A continuation (past 500 more training sentences) drills other strings.
     later = plan(200, 20, 30, 10, seed=4, skip_train=500, focus={"tone-drill": 25})

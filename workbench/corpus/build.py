@@ -14,7 +14,9 @@ trusted).
 
 Guarantees:
 * train and test never share a sentence (`split_sentences`), and the test sentences do not
-  change when the training counts do;
+  change when the training counts do; training sentences start past the stream's first
+  `sentences.TEST_RESERVE` (600) even with a smaller test split, so a training-only build never
+  holds a test sentence of the standard 600-sentence split;
 * training utterances never use a held-out voice; every `HELD_OUT_EVERY`-th test utterance per
   language (20%, starting with the second) uses it, the rest use training voices;
 * each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers;
@@ -65,7 +67,7 @@ import soundfile as sf
 
 from ..errors import WorkbenchError
 from ..text import units
-from .sentences import FOCUS_KINDS, focus_stream, sentences, split_sentences, tone_partner
+from .sentences import FOCUS_KINDS, focus_stream, sentences, split_sentences, tone_partner, train_start
 from .synth import (
     MAX_LEAD_S,
     PIPER_VOICE,
@@ -153,7 +155,7 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
     taken: set[str] = set()
-    before = test_zh + skip_train + zh
+    before = train_start(test_zh) + skip_train + zh
     # A tone pair's partner is a new sentence: it must not be one the stream has before the focus
     # sentences (a test sentence, a sample clip's). The others lie past them all.
     earlier = set(sentences("zh", before, seed)) if (focus or {}).get("tone-pair") else set()

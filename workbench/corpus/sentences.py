@@ -774,14 +774,29 @@ def sentences(language: str, n: int, seed: int) -> list[str]:
     return list(itertools.islice(_stream(language, seed), n))
 
 
+# The first sentences of every stream belong to the test split even when a build asks for fewer
+# test sentences (or none): the demo models' test split `T` is a stream's first 600, and a
+# training-only build (`--test-zh 0`) of the same seed would otherwise draw its training sentences
+# from exactly those, training a model on the sentences it is then scored on without a word.
+TEST_RESERVE = 600
+
+
+def train_start(n_test: int) -> int:
+    """Where a build's training sentences begin in the stream: past the test split and the reserve."""
+    return max(n_test, TEST_RESERVE)
+
+
 def split_sentences(language: str, n_train: int, n_test: int, seed: int) -> tuple[list[str], list[str]]:
     """(train, test) sentence lists, disjoint by sentence.
 
     The test sentences come first in the seeded stream, so they stay the same when `n_train`
-    grows: models trained on corpora of different sizes are scored on one test set.
+    grows: models trained on corpora of different sizes are scored on one test set. Training
+    sentences start past `TEST_RESERVE` whatever `n_test` is, so no build trains on the sentences
+    of another build's test split of up to that size.
     """
-    drawn = sentences(language, n_test + n_train, seed)
-    return drawn[n_test:], drawn[:n_test]
+    start = train_start(n_test)
+    drawn = sentences(language, start + n_train, seed)
+    return drawn[start:start + n_train], drawn[:n_test]
 
 
 def _opens_with_full_name(text: str) -> bool:
