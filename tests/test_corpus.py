@@ -86,6 +86,33 @@ def test_a_build_with_a_small_test_split_or_none_never_trains_on_the_standard_sp
         assert S.split_sentences(language, 40, 200, seed=0)[1] == S.split_sentences(language, 0, 600, seed=0)[1][:200]
 
 
+def test_train_seed_gives_new_sentences_of_every_kind_and_keeps_the_test_split():
+    from workbench.corpus.build import plan
+
+    base = plan(3000, 3000, 600, 600, seed=0)
+    other = plan(3000, 3000, 600, 600, seed=0, train_seed=5, focus={"code-switched": 20})
+    split = lambda jobs, name: [j for j in jobs if j.split == name]  # noqa: E731
+    assert split(other, "test") == split(base, "test")  # the same test utterances, audio seeds and all
+    for language in ("zh", "en"):
+        before = {j.text for j in split(base, "train") if j.language == language}
+        test = {j.text for j in split(base, "test") if j.language == language}
+        train = [j for j in split(other, "train") if j.language == language and "-train-0" in j.id]
+        texts = [j.text for j in train]
+        assert len(texts) == 3000 and len(set(texts)) == 3000
+        # None of seed 0's test split or reserve; mostly sentences that seed 0's training lacks.
+        assert not set(texts) & set(S.sentences(language, S.TEST_RESERVE, seed=0)) and not set(texts) & test
+        assert len(set(texts) - before) > 2400
+        # Every kind of sentence still there: as many code-switched ones as seed 0's build has.
+        if language == "zh":
+            mixed = sum(S.is_code_switched(t) for t in texts)
+            assert abs(mixed - sum(S.is_code_switched(t) for t in before)) < 0.2 * mixed
+        # Their own voices and prosody, not those the same ids had in seed 0's build.
+        same_id = {j.id: j for j in split(base, "train")}
+        assert sum(j.seed != same_id[j.id].seed for j in train) == len(train)
+    focus = [j.text for j in other if "code-switched" in j.id]
+    assert len(focus) == 20 and not set(focus) & {j.text for j in split(other, "train") if "-train-0" in j.id}
+
+
 def test_number_words():
     assert [S.zh_number(n) for n in (10, 15, 105, 200, 1005, 10500, 20000)] == [
         "十", "十五", "一百零五", "两百", "一千零五", "一万零五百", "两万"]

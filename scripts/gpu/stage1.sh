@@ -26,7 +26,7 @@ fi
 rm -rf /tmp/corpus_src && mkdir -p /tmp/corpus_src && cp -r workbench /tmp/corpus_src/
 (cd /tmp/corpus_src && PYTHONPATH=/tmp/site setsid nohup python3 -m workbench.corpus.build "$CORPUS" \
     --zh "${ZH:-24000}" --en "${EN:-24000}" --test-zh 600 --test-en 600 --seed 0 --workers "$(nproc)" \
-    --skip-train "${SKIP:-0}" $(for f in ${FOCUS:-}; do echo --focus "$f"; done) ${FOCUS_VOICES:+--focus-voices "$FOCUS_VOICES"} \
+    --skip-train "${SKIP:-0}" ${TRAIN_SEED:+--train-seed "$TRAIN_SEED"} $(for f in ${FOCUS:-}; do echo --focus "$f"; done) ${FOCUS_VOICES:+--focus-voices "$FOCUS_VOICES"} \
     ${ZH_PITCH_RANGE:+--zh-pitch-range "$ZH_PITCH_RANGE"} ${ZH_PITCH_SHARE:+--zh-pitch-share "$ZH_PITCH_SHARE"} \
     --piper-share "${PIPER_SHARE:-0}" --piper-test "${PIPER_TEST:-0}" ${MAX_LEAD:+--max-lead-silence "$MAX_LEAD"} > /tmp/corpus.log 2>&1 < /dev/null &)
 sleep 20

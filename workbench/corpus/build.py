@@ -2,7 +2,7 @@
 
     python -m workbench.corpus.build OUT --zh 20000 --en 20000 --test-zh 500 --test-en 500 \\
         --seed 0 --workers 16 [--skip-train K] [--focus KIND=N ...] [--zh-pitch-range RANGE [--zh-pitch-share F]] \\
-        [--focus-voices V,V ...] [--piper-test N] [--piper-share F] [--max-lead-silence S] \\
+        [--train-seed S] [--focus-voices V,V ...] [--piper-test N] [--piper-share F] [--max-lead-silence S] \\
         [--espeak PATH --espeak-data PATH]
 
 Layout: OUT/audio/<id>.flac (16 kHz mono, 16-bit FLAC), OUT/train.jsonl, OUT/test.jsonl. Each
@@ -22,6 +22,9 @@ Guarantees:
 * each utterance's audio depends only on (seed, id), so the corpus is the same for any --workers;
 * `--skip-train K` leaves out the first K training sentences of each language (the ones an earlier
   run was trained on) and builds the next ones, with the ids and audio a full build gives them;
+* `--train-seed S` draws the training sentences (and their voices and prosody) from seed S's stream
+  instead, none of them a sentence of --seed's test split or its reserve: new sentences of every
+  kind for a continued run, where a far --skip-train has used up the templates with few fillings;
 * `--focus KIND=N` adds N Mandarin training utterances of a kind the demo models still get wrong
   (`sentences.FOCUS_KINDS`: `name-first`, `code-switched`, `tone-pair`, `tone-drill`), ids zh-train-KIND-NNNNNN,
   drawn from the stream past every test and training sentence of the build, so they repeat none of
@@ -67,7 +70,15 @@ import soundfile as sf
 
 from ..errors import WorkbenchError
 from ..text import units
-from .sentences import FOCUS_KINDS, focus_stream, sentences, split_sentences, tone_partner, train_start
+from .sentences import (
+    FOCUS_KINDS,
+    focus_stream,
+    other_stream_training,
+    sentences,
+    split_sentences,
+    tone_partner,
+    train_start,
+)
 from .synth import (
     MAX_LEAD_S,
     PIPER_VOICE,
@@ -111,7 +122,8 @@ class Job:
 def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: int = 0,
          piper_test: int = 0, piper_share: float = 0.0, focus: dict[str, int] | None = None,
          zh_pitch_range: str | None = None, max_lead_s: float = MAX_LEAD_S,
-         zh_pitch_share: float = 1.0, focus_voices: tuple[str, ...] | None = None) -> list[Job]:
+         zh_pitch_share: float = 1.0, focus_voices: tuple[str, ...] | None = None,
+         train_seed: int | None = None) -> list[Job]:
     """Every utterance of the corpus, with its sentence, voice and seed, before any synthesis."""
     if not 0.0 <= piper_share <= 1.0:
         raise ValueError(f"--piper-share is a share of the English training utterances, 0 to 1, not {piper_share}")
@@ -141,12 +153,17 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     focus_pool = _focus_voice_pool(focus_voices, focus)
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
-        train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed)
+        n_drawn = skip_train + n_train if n_train else 0
+        train, test = split_sentences(language, n_drawn, n_test, seed)
+        if train_seed is not None:
+            train = other_stream_training(language, n_drawn, n_test, seed, train_seed)
         for split, texts, first in (("train", train[skip_train:], skip_train), ("test", test, 0)):
             for i, text in enumerate(texts, start=first):
                 uid = f"{language}-{split}-{i:06d}"
                 held_out = split == "test" and i % HELD_OUT_EVERY == 1
-                useed = utterance_seed(seed, uid)
+                # Another stream's sentences get their own voices and prosody too, not those that
+                # the same ids had in the earlier corpus.
+                useed = utterance_seed(train_seed if split == "train" and train_seed is not None else seed, uid)
                 voice = pick_voice(language, useed, held_out=held_out)
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE
@@ -154,7 +171,9 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
                                 mandarin_range(useed) if language == "zh" else None, max_lead_s))
     # Focus sentences lie past every test and training sentence of the stream, so they can only
     # repeat one another: a sentence of two kinds is spoken once, under the first kind asked for.
-    taken: set[str] = set()
+    # (With --train-seed the training sentences come from another stream, so the focus ones are
+    # also kept apart from them here.)
+    taken = {job.text for job in jobs if job.split == "train" and job.language == "zh"}
     before = train_start(test_zh) + skip_train + zh
     # A tone pair's partner is a new sentence: it must not be one the stream has before the focus
     # sentences (a test sentence, a sample clip's). The others lie past them all.
@@ -253,14 +272,14 @@ def build_corpus(out: str | Path, *, zh: int, en: int, test_zh: int, test_en: in
                  skip_train: int = 0, piper_test: int = 0, piper_share: float = 0.0,
                  focus: dict[str, int] | None = None, zh_pitch_range: str | None = None,
                  zh_pitch_share: float = 1.0, max_lead_s: float = MAX_LEAD_S,
-                 focus_voices: tuple[str, ...] | None = None, workers: int = 1,
+                 focus_voices: tuple[str, ...] | None = None, train_seed: int | None = None, workers: int = 1,
                  espeak: Espeak | None = None, progress: bool = False) -> dict:
     """Synthesise the corpus into `out` and return a summary (counts, hours, seconds taken)."""
     out = Path(out)
     espeak = espeak or Espeak.locate()
     espeak.check()
     jobs = plan(zh, en, test_zh, test_en, seed, skip_train, piper_test, piper_share, focus, zh_pitch_range, max_lead_s,
-                zh_pitch_share, focus_voices)
+                zh_pitch_share, focus_voices, train_seed)
     if any(job.voice == PIPER_VOICE.name for job in jobs):  # fail before any synthesis, not in the first Piper job
         _piper()
     (out / "audio").mkdir(parents=True, exist_ok=True)
@@ -329,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-train", type=int, default=0, metavar="K",
                         help="leave out the first K training sentences per language (to continue a run on new ones)")
+    parser.add_argument("--train-seed", type=int, metavar="S",
+                        help="draw the training sentences from seed S's stream (none of --seed's test split): "
+                             "new sentences of every kind for a continued run, where --skip-train runs out of some")
     parser.add_argument("--focus", action="append", default=[], metavar="KIND=N",
                         help=f"N more Mandarin training utterances of a kind ({', '.join(FOCUS_KINDS)}); repeatable")
     parser.add_argument("--focus-voices", metavar="V,V", type=lambda value: tuple(value.split(",")),
@@ -356,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                                piper_share=args.piper_share, focus=focus, zh_pitch_range=args.zh_pitch_range,
                                zh_pitch_share=args.zh_pitch_share,
                                max_lead_s=args.max_lead_silence, focus_voices=args.focus_voices,
+                               train_seed=args.train_seed,
                                workers=args.workers,
                                espeak=espeak, progress=True)
     except (WorkbenchError, ValueError) as exc:

@@ -799,6 +799,24 @@ def split_sentences(language: str, n_train: int, n_test: int, seed: int) -> tupl
     return drawn[start:start + n_train], drawn[:n_test]
 
 
+def other_stream_training(language: str, n_train: int, n_test: int, seed: int, train_seed: int) -> list[str]:
+    """`n_train` training sentences from `train_seed`'s stream for a corpus whose test split is
+    `seed`'s: past that stream's own reserve, and none of `seed`'s test split or reserve.
+
+    A continued run needs sentences it has not seen, and skipping further down one stream cannot
+    give them for long: templates with few fillings are used up early, so a far skip leaves whole
+    kinds of sentence out (the thirtieth GPU run forgot them). Another stream fills every template
+    afresh.
+    """
+    reserved = set(sentences(language, train_start(n_test), seed))
+    start, want = train_start(n_test), n_train
+    while True:
+        drawn = [text for text in sentences(language, start + want, train_seed)[start:] if text not in reserved]
+        if len(drawn) >= n_train:
+            return drawn[:n_train]
+        want += n_train - len(drawn) + 16
+
+
 def _opens_with_full_name(text: str) -> bool:
     return text[0] in _ZH_SURNAMES and any(text.startswith(given, 1) for given in _ZH_GIVEN)
 
