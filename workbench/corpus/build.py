@@ -73,7 +73,6 @@ from ..text import units
 from .sentences import (
     FOCUS_KINDS,
     focus_stream,
-    other_stream_training,
     sentences,
     split_sentences,
     tone_partner,
@@ -153,17 +152,16 @@ def plan(zh: int, en: int, test_zh: int, test_en: int, seed: int, skip_train: in
     focus_pool = _focus_voice_pool(focus_voices, focus)
     jobs: list[Job] = []
     for language, n_train, n_test in (("zh", zh, test_zh), ("en", en, test_en)):
-        n_drawn = skip_train + n_train if n_train else 0
-        train, test = split_sentences(language, n_drawn, n_test, seed)
-        if train_seed is not None:
-            train = other_stream_training(language, n_drawn, n_test, seed, train_seed)
-        for split, texts, first in (("train", train[skip_train:], skip_train), ("test", test, 0)):
+        train, test = split_sentences(language, skip_train + n_train if n_train else 0, n_test, seed, train_seed)
+        # Another stream's sentences get their own voices and prosody too, not those that the same
+        # ids had in the earlier corpus.
+        train_voices = seed if train_seed is None else train_seed
+        for split, texts, first, voices in (("train", train[skip_train:], skip_train, train_voices),
+                                            ("test", test, 0, seed)):
             for i, text in enumerate(texts, start=first):
                 uid = f"{language}-{split}-{i:06d}"
                 held_out = split == "test" and i % HELD_OUT_EVERY == 1
-                # Another stream's sentences get their own voices and prosody too, not those that
-                # the same ids had in the earlier corpus.
-                useed = utterance_seed(train_seed if split == "train" and train_seed is not None else seed, uid)
+                useed = utterance_seed(voices, uid)
                 voice = pick_voice(language, useed, held_out=held_out)
                 if split == "train" and language == "en" and random.Random(f"piper:{useed}").random() < piper_share:
                     voice = PIPER_VOICE

@@ -786,35 +786,28 @@ def train_start(n_test: int) -> int:
     return max(n_test, TEST_RESERVE)
 
 
-def split_sentences(language: str, n_train: int, n_test: int, seed: int) -> tuple[list[str], list[str]]:
+def split_sentences(language: str, n_train: int, n_test: int, seed: int,
+                    train_seed: int | None = None) -> tuple[list[str], list[str]]:
     """(train, test) sentence lists, disjoint by sentence.
 
     The test sentences come first in the seeded stream, so they stay the same when `n_train`
     grows: models trained on corpora of different sizes are scored on one test set. Training
     sentences start past `TEST_RESERVE` whatever `n_test` is, so no build trains on the sentences
     of another build's test split of up to that size.
+
+    With `train_seed` the training sentences come from that seed's stream instead (past its own
+    reserve, and none of them a sentence of `seed`'s test split or reserve). A continued run needs
+    sentences it has not seen, and skipping further down one stream cannot give them for long:
+    templates with few fillings are used up early, so a far skip leaves whole kinds of sentence
+    out (the thirtieth GPU run forgot them). Another stream fills every template afresh.
     """
     start = train_start(n_test)
-    drawn = sentences(language, start + n_train, seed)
-    return drawn[start:start + n_train], drawn[:n_test]
-
-
-def other_stream_training(language: str, n_train: int, n_test: int, seed: int, train_seed: int) -> list[str]:
-    """`n_train` training sentences from `train_seed`'s stream for a corpus whose test split is
-    `seed`'s: past that stream's own reserve, and none of `seed`'s test split or reserve.
-
-    A continued run needs sentences it has not seen, and skipping further down one stream cannot
-    give them for long: templates with few fillings are used up early, so a far skip leaves whole
-    kinds of sentence out (the thirtieth GPU run forgot them). Another stream fills every template
-    afresh.
-    """
-    reserved = set(sentences(language, train_start(n_test), seed))
-    start, want = train_start(n_test), n_train
-    while True:
-        drawn = [text for text in sentences(language, start + want, train_seed)[start:] if text not in reserved]
-        if len(drawn) >= n_train:
-            return drawn[:n_train]
-        want += n_train - len(drawn) + 16
+    drawn = sentences(language, start + (n_train if train_seed is None else 0), seed)
+    if train_seed is None:
+        return drawn[start:], drawn[:n_test]
+    reserved = set(drawn)
+    fresh = (text for text in itertools.islice(_stream(language, train_seed), start, None) if text not in reserved)
+    return list(itertools.islice(fresh, n_train)), drawn[:n_test]
 
 
 def _opens_with_full_name(text: str) -> bool:
