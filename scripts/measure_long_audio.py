@@ -2,7 +2,7 @@
 segments came out exactly and the worst error, and the mean error. Prints one JSON line.
 
     .venv/bin/python scripts/measure_long_audio.py MODEL [--seed N] [--vad fsmn|DIR] [--count-search K]
-        [--ctc-rescore W]
+        [--ctc-rescore W] [--misses]
 
 `--seed` draws the gaps differently (the test uses 0); the bounds in tests/test_segment.py come from
 seeds 0, 1 and 2.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -31,6 +32,8 @@ def main() -> None:
     parser.add_argument("--vad", help="an FSMN-VAD directory, or `fsmn` for the pip-installed one")
     parser.add_argument("--count-search", type=int, default=0)
     parser.add_argument("--ctc-rescore", type=float, default=0.0)
+    parser.add_argument("--misses", action="store_true",
+                        help="also print each segment that is not exact, with its reference, to stderr")
     args = parser.parse_args()
     refs = {r["file"].rsplit("/", 1)[-1]: r for r in read_references(SAMPLES / "refs.tsv")}
     audio, names, spans = long_recording(600, seed=args.seed)
@@ -46,6 +49,9 @@ def main() -> None:
     for name, piece in zip(names, segments):
         rate = error_rate(refs[name]["text"], piece["text"], refs[name]["language"])
         rates.append(rate)
+        if args.misses and rate:
+            print(f"{name} {piece['start']:.1f}s {rate:.3f}\n  ref: {refs[name]['text']}\n  hyp: {piece['text']}",
+                  file=sys.stderr)
         clip = clips.setdefault(name, {"exact": 0, "segments": 0, "worst": 0.0})
         clip["exact"] += rate == 0
         clip["segments"] += 1
